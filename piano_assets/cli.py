@@ -1,0 +1,122 @@
+"""`piano-assets`: run the whole graph on the configured model repo (default: the sample)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from piano_assets.settings import PLATFORM_HOME, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from piano_assets.runner import RunAllOutcome
+
+DAGSTER_YAML = """\
+# Written by piano-assets for the local sample; edit freely (storage, run launcher, ...).
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1  # MuQ steps (pool "muq") run one at a time on this machine
+"""
+
+
+def ensure_dagster_home() -> Path:
+    """Use $DAGSTER_HOME, or a persistent one under `.piano_assets/` that `dagster dev` shares."""
+    home = os.environ.get("DAGSTER_HOME")
+    path = Path(home) if home else PLATFORM_HOME / ".piano_assets" / "dagster_home"
+    path.mkdir(parents=True, exist_ok=True)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(path)
+    return path
+
+
+def _print_summary(outcome: RunAllOutcome, root: Path, embedder_label: str) -> None:
+    print()
+    print("=" * 78)
+    print(f"piano-assets: model repo {root}")
+    print(f"MuQ: {embedder_label}")
+    for stage in outcome.stages:
+        status = "ok" if stage.succeeded else "FAILED"
+        print(f"\n[{status}] {stage.name}  (runs: {len(stage.run_ids)})")
+        for asset, count in sorted(stage.materialized.items()):
+            print(f"    materialized {asset}" + (f" x{count}" if count > 1 else ""))
+        for label, path in sorted(stage.paths.items()):
+            print(f"    wrote {label} -> {path}")
+        for failure in stage.failures:
+            print("    FAILURE " + failure.replace("\n", "\n        "))
+    checks = outcome.checks
+    passed = sum(check.passed for check in checks)
+    print(f"\nAsset checks: {passed}/{len(checks)} passed")
+    for check in sorted(checks, key=lambda c: (c.asset, c.check)):
+        mark = "PASS" if check.passed else f"FAIL ({check.severity})"
+        print(f"    {mark:<14} {check.asset} :: {check.check}")
+    print("=" * 78)
+
+
+def cmd_main(args: argparse.Namespace) -> int:
+    from piano_assets.sample.repo import ensure_sample_repo
+
+    settings = load_settings()
+    if settings.uses_sample:
+        root = ensure_sample_repo(settings.sample_dir, reset=args.reset_sample)
+    else:
+        root = settings.model_repo_root()
+    home = ensure_dagster_home()
+    print(f"Model repo: {root}\nDAGSTER_HOME: {home}")
+
+    import dagster as dg
+
+    from piano_assets.definitions import defs
+    from piano_assets.resources import MuqEmbedderResource
+    from piano_assets.runner import materialize_everything
+
+    outcome = materialize_everything(
+        defs, dg.DagsterInstance.get(), settings.backfill_partitions_per_run
+    )
+    label = MuqEmbedderResource().get_embedder().label
+    _print_summary(outcome, root, label)
+    failed_checks = [c for c in outcome.checks if not c.passed and c.severity == "ERROR"]
+    return 0 if outcome.succeeded and not failed_checks else 1
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from piano_assets.sample.repo import ensure_sample_repo, world_dir_for
+
+    settings = load_settings()
+    root = ensure_sample_repo(settings.sample_dir, reset=args.reset)
+    print(f"sample model repo: {root}\nsample outside world: {world_dir_for(root)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="piano-assets", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    main_cmd = sub.add_parser(
+        "main", help="materialize every asset on the model repo (default: the sample)"
+    )
+    main_cmd.add_argument(
+        "--reset-sample", action="store_true", help="regenerate the sample from scratch first"
+    )
+    main_cmd.set_defaults(func=cmd_main)
+    sample_cmd = sub.add_parser("sample", help="generate the embedded sample model repo")
+    sample_cmd.add_argument("--reset", action="store_true", help="discard and regenerate it")
+    sample_cmd.set_defaults(func=cmd_sample)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as err:
+        print(f"piano-assets: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

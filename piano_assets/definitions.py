@@ -1,0 +1,33 @@
+"""The one code location: every group's assets, checks, sensors, jobs and resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from piano_assets.competition.assets import competition_assets
+from piano_assets.competition.checks import competition_checks
+from piano_assets.maestro.assets import maestro_assets
+from piano_assets.maestro.checks import maestro_checks
+from piano_assets.percepiano.assets import observed_caches
+from piano_assets.readiness.assets import readiness_assets
+from piano_assets.readiness.checks import readiness_checks
+from piano_assets.readiness.sensors import readiness_sensors
+from piano_assets.reorganize.assets import reorganize_assets
+from piano_assets.reorganize.checks import reorganize_checks
+from piano_assets.resources import default_resources
+
+all_assets = [
+    *reorganize_assets,
+    *observed_caches,
+    *competition_assets,
+    *maestro_assets,
+    *readiness_assets,
+]
+all_checks = [*reorganize_checks, *competition_checks, *maestro_checks, *readiness_checks]
+
+defs = dg.Definitions(
+    assets=all_assets,
+    asset_checks=all_checks,
+    sensors=readiness_sensors,
+    resources=default_resources(),
+)
