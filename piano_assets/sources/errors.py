@@ -1,0 +1,54 @@
+"""Errors of the clients for the outside world; each names the URL/recording and the cause."""
+
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """Base of every error the `piano_assets.sources` clients raise."""
+
+
+class UnsupportedUrlError(SourceError, ValueError):
+    """A URL whose scheme a client refuses (only http, https and, where allowed, file)."""
+
+
+class VideoUnavailableError(SourceError):
+    """The video is gone for good (404, private, removed): retrying will not help.
+
+    `cause` is the reason as yt-dlp reported it; `recording_id` is set for downloads.
+    """
+
+    def __init__(self, message: str, *, url: str, cause: str, recording_id: str | None = None):
+        super().__init__(message)
+        self.url = url
+        self.cause = cause
+        self.recording_id = recording_id
+
+
+class DownloadError(SourceError):
+    """Any other failure of a listing or download (network, rate limit, ffmpeg): worth a retry."""
+
+    def __init__(self, message: str, *, url: str, cause: str, recording_id: str | None = None):
+        super().__init__(message)
+        self.url = url
+        self.cause = cause
+        self.recording_id = recording_id
+
+
+class FetchError(SourceError):
+    """A page or file could not be fetched. `status` is the HTTP status when there was one."""
+
+    def __init__(self, url: str, cause: str, *, status: int | None = None):
+        status_part = f" (HTTP {status})" if status is not None else ""
+        super().__init__(f"could not fetch {url}{status_part}: {cause}")
+        self.url = url
+        self.cause = cause
+        self.status = status
+
+
+class ChecksumMismatchError(FetchError):
+    """A download finished but its sha256 is not the expected one; nothing was kept at dest."""
+
+    def __init__(self, url: str, *, expected: str, actual: str):
+        super().__init__(url, f"sha256 mismatch: expected {expected}, got {actual}")
+        self.expected = expected
+        self.actual = actual
