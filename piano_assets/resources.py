@@ -105,6 +105,9 @@ class YtDlpResource(dg.ConfigurableResource):
     allow_file_urls: bool = Field(default_factory=lambda: _settings().uses_sample)
     rate_limit_bps: int | None = None
     retries: int = 3
+    socket_timeout_s: float = 20.0
+    # YouTube tolerates roughly 300 videos an hour per session; pace real channel backfills.
+    sleep_between_downloads_s: float | None = None
     cookies_file: str | None = None
 
     def client(self) -> YtDlpClient:
@@ -114,6 +117,8 @@ class YtDlpResource(dg.ConfigurableResource):
             allow_file_urls=self.allow_file_urls,
             rate_limit_bps=self.rate_limit_bps,
             retries=self.retries,
+            socket_timeout_s=self.socket_timeout_s,
+            sleep_between_downloads_s=self.sleep_between_downloads_s,
             cookies_file=Path(self.cookies_file) if self.cookies_file else None,
             logger=logging.getLogger("piano_assets.ytdlp"),
         )
