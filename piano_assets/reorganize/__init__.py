@@ -1,0 +1,6 @@
+"""Group `reorganize`: the user's cleanup of the model repo (DESIGN §2), done safely.
+
+Dagster-free: `plan` (read-only planning), `transfer` (verified copies), `trash`, `ops`
+(the five steps), `verify` (layout, no data lost), `pipeline_build` (cargo). Dagster wiring:
+`assets` and `checks`. Without Dagster: `python -m piano_assets.reorganize --help`.
+"""

@@ -1,0 +1,142 @@
+"""T2 asset checks. Tier-level checks are unpartitioned and look across every registered
+recording; per-recording validity is enforced when a partition materializes."""
+
+import dagster as dg
+
+from piano_assets.competition import tier, validation
+from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.competition.paths import Chopin2021Paths
+from piano_assets.partitioned import registered_partitions
+from piano_assets.resources import ModelRepoResource
+
+
+def _paths(model_repo: ModelRepoResource) -> Chopin2021Paths:
+    return Chopin2021Paths(model_repo.layout())
+
+
+def _result(
+    verdict: validation.Verdict, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=verdict.passed,
+        severity=severity,
+        description=verdict.description,
+        metadata={"details": dg.MetadataValue.json(verdict.metadata)} if verdict.metadata else {},
+    )
+
+
+# -- chopin2021_results ------------------------------------------------------------------------
+
+
+@dg.asset_check(
+    asset="chopin2021_results",
+    blocking=True,
+    description="Results rows hold their schema; the laureates are exactly the published 2021 "
+    "prize list (2nd and 4th prizes shared) and the twelve finalists are the published ones.",
+)
+def prize_list_is_official(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
+    rows, error = validation.results_rows(_paths(model_repo))
+    if error:
+        return _result(validation.Verdict(False, error))
+    return _result(validation.prize_list_is_official(rows))
+
+
+@dg.asset_check(
+    asset="chopin2021_results",
+    blocking=True,
+    description="The ordinal encoding holds: 1st > 2nd > … > 6th > finalist without prize > "
+    "stage III > stage II > stage I > preliminary, and every row's placement and ordinal follow "
+    "from its furthest round and prize.",
+)
+def ordinal_order_holds(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
+    rows, error = validation.results_rows(_paths(model_repo))
+    if error:
+        return _result(validation.Verdict(False, error))
+    return _result(validation.ordinal_order_holds(rows))
+
+
+@dg.asset_check(
+    asset="chopin2021_results",
+    blocking=False,
+    description="The official site could be read and agrees with the curated file "
+    "(warning: the curated file stands in when the site is unreachable).",
+)
+def site_agrees_with_curated(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
+    return _result(
+        validation.site_agrees_with_curated(_paths(model_repo)), dg.AssetCheckSeverity.WARN
+    )
+
+
+# -- chopin2021_video_catalog ------------------------------------------------------------------
+
+
+@dg.asset_check(
+    asset="chopin2021_video_catalog",
+    blocking=True,
+    description="Recording keys are safe file names, unique, and every one is a registered "
+    "partition of chopin2021_recordings.",
+)
+def catalog_keys_are_registered(
+    context: dg.AssetCheckExecutionContext, model_repo: ModelRepoResource
+) -> dg.AssetCheckResult:
+    registered = set(registered_partitions(context.instance, CHOPIN2021_PARTITIONS_NAME))
+    return _result(validation.catalog_keys_are_safe_and_registered(_paths(model_repo), registered))
+
+
+@dg.asset_check(
+    asset="chopin2021_video_catalog",
+    blocking=False,
+    description="No listed video is ambiguous (several performers, no round, a round the "
+    "performer never reached); such videos wait in the ledger for a human decision.",
+)
+def no_ambiguous_videos(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
+    return _result(validation.no_ambiguous_videos(_paths(model_repo)), dg.AssetCheckSeverity.WARN)
+
+
+# -- chopin2021_metadata -----------------------------------------------------------------------
+
+
+@dg.asset_check(
+    asset="chopin2021_metadata",
+    blocking=True,
+    description="metadata.jsonl (one line per segment) and results.jsonl (one line per "
+    "performer) validate against their pydantic schemas; segment ids are unique.",
+)
+def metadata_schema_holds(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
+    return _result(validation.metadata_schema_holds(_paths(model_repo)))
+
+
+@dg.asset_check(
+    asset="chopin2021_metadata",
+    blocking=True,
+    description="Every registered recording has its audio, its segment table, its MuQ "
+    "embeddings and its lines in metadata.jsonl. The result names the embedder; a "
+    "random-weight MuQ is labelled as such.",
+)
+def every_recording_has_audio_and_embeddings(
+    context: dg.AssetCheckExecutionContext, model_repo: ModelRepoResource
+) -> dg.AssetCheckResult:
+    registered = registered_partitions(context.instance, CHOPIN2021_PARTITIONS_NAME)
+    return _result(tier.every_recording_complete(_paths(model_repo), registered))
+
+
+@dg.asset_check(
+    asset="chopin2021_metadata",
+    blocking=True,
+    description="Each segment's placement, ordinal and prize agree with results.jsonl, and no "
+    "recording comes from a round its performer never reached.",
+)
+def placements_agree_with_results(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
+    return _result(validation.placements_agree_with_results(_paths(model_repo)))
+
+
+competition_checks: list[dg.AssetChecksDefinition] = [
+    prize_list_is_official,
+    ordinal_order_holds,
+    site_agrees_with_curated,
+    catalog_keys_are_registered,
+    no_ambiguous_videos,
+    metadata_schema_holds,
+    every_recording_has_audio_and_embeddings,
+    placements_agree_with_results,
+]

@@ -1,0 +1,166 @@
+"""Tier-level checks of the `maestro` group: unpartitioned, looking across every recording."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from piano_assets.maestro import stages
+from piano_assets.maestro.assets import (
+    maestro_contrastive_pairs,
+    maestro_piece_performer_map,
+    maestro_recordings,
+)
+from piano_assets.maestro.pairs import build_pairs, pair_problems
+from piano_assets.maestro.partitions import MAESTRO_PARTITIONS_NAME
+from piano_assets.maestro.records import PairRow, PairsManifest, PieceMapManifest, PieceRow
+from piano_assets.maestro.tables import validate_rows
+from piano_assets.resources import ModelRepoResource
+
+_SHOWN = 20
+
+
+@dg.asset_check(
+    asset=maestro_recordings,
+    blocking=True,
+    description="Every recording of the metadata is a registered maestro_recordings partition.",
+)
+def maestro_recordings_registered(
+    context: dg.AssetCheckExecutionContext, model_repo: ModelRepoResource
+) -> dg.AssetCheckResult:
+    recordings = stages.load_recordings(stages.MaestroPaths(model_repo.layout()))
+    registered = set(context.instance.get_dynamic_partitions(MAESTRO_PARTITIONS_NAME))
+    ids = set(recordings["recording_id"])
+    missing, stale = sorted(ids - registered), sorted(registered - ids)
+    return dg.AssetCheckResult(
+        passed=not missing,
+        description=(
+            f"{len(ids)} recordings, {len(registered)} partitions registered"
+            + (f"; {len(missing)} not registered" if missing else "")
+            + (f"; {len(stale)} partitions no longer in the metadata" if stale else "")
+        ),
+        metadata={
+            "recordings": len(ids),
+            "registered": len(registered),
+            "not_registered": dg.MetadataValue.json(missing[:_SHOWN]),
+            "not_in_metadata": dg.MetadataValue.json(stale[:_SHOWN]),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=maestro_piece_performer_map,
+    blocking=True,
+    description="Every registered recording has 24 kHz audio and stored MuQ embeddings.",
+)
+def maestro_every_recording_embedded(
+    context: dg.AssetCheckExecutionContext, model_repo: ModelRepoResource
+) -> dg.AssetCheckResult:
+    paths = stages.MaestroPaths(model_repo.layout())
+    registered = sorted(context.instance.get_dynamic_partitions(MAESTRO_PARTITIONS_NAME))
+    coverage = stages.embedding_coverage(paths, registered)
+    no_audio = [r for r in registered if not paths.audio(r).is_file()]
+    missing = sorted(set(registered) - set(coverage.embedded))
+    labels = sorted({label.label for label in coverage.labels.values()})
+    return dg.AssetCheckResult(
+        passed=bool(registered) and not missing,
+        description=(
+            f"{len(coverage.embedded)}/{len(registered)} registered recordings embedded"
+            + (f"; missing: {', '.join(missing[:5])}" if missing else "")
+            + (f" [{'; '.join(labels)}]" if labels else "")
+        ),
+        metadata={
+            "registered": len(registered),
+            "embedded": len(coverage.embedded),
+            "segments": coverage.segments,
+            "embedded_hours": round(coverage.seconds / 3600, 3),
+            "without_audio": dg.MetadataValue.json(no_audio[:_SHOWN]),
+            "without_embeddings": dg.MetadataValue.json(missing[:_SHOWN]),
+            "embedder": dg.MetadataValue.json(labels),
+            "random_weights": any(label.random_weights for label in coverage.labels.values()),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=maestro_piece_performer_map,
+    description="The map's rows follow the schema and its stats (pieces, multi-performance "
+    "pieces, recordings covered, hours) agree with the table.",
+)
+def maestro_piece_map_consistent(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
+    paths = stages.MaestroPaths(model_repo.layout())
+    table = pl.read_parquet(paths.piece_map_table)
+    manifest = PieceMapManifest.model_validate_json(paths.piece_map_manifest.read_text("utf-8"))
+    problems: list[str] = []
+    try:
+        validate_rows(table, PieceRow, str(paths.piece_map_table))
+    except ValueError as err:
+        problems.append(str(err))
+    pieces = table["piece_id"].n_unique()
+    multi = table.filter(pl.col("piece_performances") >= 2)["piece_id"].n_unique()
+    covered = int(table["embedded"].sum())
+    expected = {
+        "pieces": (manifest.stats.pieces, pieces),
+        "multi_performance_pieces": (manifest.stats.multi_performance_pieces, multi),
+        "recordings": (manifest.stats.recordings, table.height),
+        "recordings_covered": (manifest.recordings_covered, covered),
+    }
+    problems += [f"{k}: manifest {a} != table {b}" for k, (a, b) in expected.items() if a != b]
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description="; ".join(problems) or f"{pieces} pieces ({multi} with 2+ performances)",
+        metadata={
+            "pieces": pieces,
+            "multi_performance_pieces": multi,
+            "recordings_covered": covered,
+            "hours": manifest.stats.hours,
+        },
+    )
+
+
+@dg.asset_check(
+    asset=maestro_contrastive_pairs,
+    blocking=True,
+    description="Pairs reference stored segments, never cross splits (unless allowed), are "
+    "labelled right, and are reproduced exactly from their seed.",
+)
+def maestro_pairs_valid(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
+    paths = stages.MaestroPaths(model_repo.layout())
+    pairs = pl.read_parquet(paths.pairs_table)
+    manifest = PairsManifest.model_validate_json(paths.pairs_manifest.read_text("utf-8"))
+    piece_map = pl.read_parquet(paths.piece_map_table).filter(pl.col("embedded"))
+    segments = stages.stored_segments(paths, piece_map["recording_id"].to_list())
+    problems = pair_problems(
+        pairs, set(segments["segment_id"]), manifest.policy.allow_cross_split
+    )
+    try:
+        validate_rows(pairs, PairRow, str(paths.pairs_table))
+    except ValueError as err:
+        problems.append(str(err))
+    rebuilt = build_pairs(segments, piece_map, manifest.policy)
+    reproducible = rebuilt.equals(pairs)
+    if not reproducible:
+        problems.append(f"pairs differ from a rebuild with seed {manifest.policy.seed}")
+    label = manifest.embedder.label if manifest.embedder else "no embedder recorded"
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description="; ".join(problems)
+        or f"{pairs.height} pairs over {segments.height} stored segments [{label}]",
+        metadata={
+            "pairs": pairs.height,
+            "segments": segments.height,
+            "cross_split_pairs": pairs.filter(
+                pl.col("anchor_split") != pl.col("other_split")
+            ).height,
+            "reproducible": reproducible,
+            "embedder": label,
+        },
+    )
+
+
+maestro_checks = [
+    maestro_recordings_registered,
+    maestro_every_recording_embedded,
+    maestro_piece_map_consistent,
+    maestro_pairs_valid,
+]

@@ -1,0 +1,125 @@
+"""What the MAESTRO tier writes to disk, as pydantic models (and the parquet row schemas).
+
+Files, all under `model/data/maestro_cache/`:
+    recordings.parquet + recordings.json         `maestro_recordings`: validated metadata, keyed
+    audio_24k/<recording_id>.wav + .json          `maestro_audio`: 24 kHz mono + provenance
+    muq_embeddings/                               `maestro_muq_embeddings`: the engine's store
+    piece_performer_map.parquet + .json           `maestro_piece_performer_map`
+    contrastive_pairs.parquet + .json             `maestro_contrastive_pairs`
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from piano_assets.maestro.pairs import PairPolicy, PairStats
+from piano_assets.maestro.pieces import AteppJoin, PieceStats
+
+RECORDINGS_TABLE = "recordings.parquet"
+RECORDINGS_MANIFEST = "recordings.json"
+AUDIO_DIR = "audio_24k"
+EMBEDDINGS_DIR = "muq_embeddings"
+PIECE_MAP_TABLE = "piece_performer_map.parquet"
+PIECE_MAP_MANIFEST = "piece_performer_map.json"
+PAIRS_TABLE = "contrastive_pairs.parquet"
+PAIRS_MANIFEST = "contrastive_pairs.json"
+
+
+class EmbedderLabel(BaseModel):
+    """Which MuQ produced the embeddings; random weights are said so, everywhere."""
+
+    name: str
+    random_weights: bool
+    label: str  # e.g. "RANDOM WEIGHTS (tiny MuQ, not real embeddings)"
+
+
+class RecordingsManifest(BaseModel):
+    metadata_source: str  # the file (or zip member) the metadata came from
+    metadata_sha256: str
+    recordings: int
+    hours: float
+    splits: dict[str, int]
+    partitions_added: list[str]
+
+
+class AudioProvenance(BaseModel):
+    """Provenance of one 24 kHz mono WAV (`audio_24k/<recording_id>.wav.json`)."""
+
+    recording_id: str
+    audio_filename: str
+    source_kind: str  # "zip" | "folder"
+    source_path: str
+    member: str
+    source_bytes: int
+    source_sample_rate: int | None
+    source_channels: int | None
+    sample_rate: int
+    channels: int
+    seconds: float
+    bytes: int
+    sha256: str
+
+
+class PieceRow(BaseModel):
+    """One row of `piece_performer_map.parquet` (one per recording)."""
+
+    recording_id: str
+    canonical_composer: str
+    canonical_title: str
+    split: str
+    year: int
+    duration: float
+    audio_filename: str
+    piece_key: str
+    piece_id: str
+    catalogue_ids: list[str]
+    performance_id: str
+    performer_name: str | None
+    performer_source: str
+    piece_performances: int
+    piece_splits: int
+    same_year_other_contestants: int
+    embedded: bool
+    segments: int
+
+
+class PieceMapManifest(BaseModel):
+    table: str
+    table_sha256: str
+    normalization_rule: str
+    performer_proxy: str
+    stats: PieceStats
+    atepp: AteppJoin
+    recordings_covered: int  # embedded recordings
+    recordings_missing_embeddings: list[str]
+    segments: int
+    embedded_hours: float
+    embedder: EmbedderLabel | None
+
+
+class PairRow(BaseModel):
+    """One row of `contrastive_pairs.parquet`."""
+
+    anchor_segment_id: str
+    other_segment_id: str
+    label: str
+    anchor_recording_id: str
+    other_recording_id: str
+    anchor_piece_id: str
+    other_piece_id: str
+    anchor_split: str
+    other_split: str
+    anchor_year: int
+    other_year: int
+    performer_relation: str
+    relative_position_gap: float | None
+
+
+class PairsManifest(BaseModel):
+    table: str
+    table_sha256: str
+    policy: PairPolicy
+    stats: PairStats
+    segments_available: int
+    recordings_covered: int
+    embedder: EmbedderLabel | None

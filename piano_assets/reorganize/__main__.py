@@ -1,0 +1,94 @@
+"""`python -m piano_assets.reorganize`: the reorganization without Dagster.
+
+    plan      what every step would move and delete (touches nothing)
+    apply     run the five steps in order (safe to re-run; finishes an interrupted run)
+    verify    layout (DESIGN §2) and no-data-lost accounting; exit 1 if a file is missing
+    purge     delete the trash for good (needs --yes)
+    restore   put trashed files back
+
+The model repo is `--root`, else the configured one (PIANO_ASSETS_ROOT, else the sample).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from piano_assets.layout import ModelRepoLayout
+from piano_assets.reorganize.errors import ReorganizeError
+from piano_assets.reorganize.ops import run_all
+from piano_assets.reorganize.plan import format_bytes
+from piano_assets.reorganize.records import Step, StepOutcome
+from piano_assets.reorganize.trash import purge_trash, restore_trash
+from piano_assets.reorganize.verify import Location, account_for_inventory, layout_findings
+from piano_assets.settings import load_settings, validate_root
+
+
+def _layout(root: str | None) -> ModelRepoLayout:
+    path = validate_root(Path(root).expanduser()) if root else load_settings().model_repo_root()
+    return ModelRepoLayout(path)
+
+
+def _print_outcome(outcome: StepOutcome) -> None:
+    plan = outcome.plan
+    print(
+        f"{outcome.step}: {len(plan.moves)} copies ({format_bytes(plan.move_bytes)}), "
+        f"{len(plan.rewrites)} rewrites, {len(plan.deletions)} deletions "
+        f"({format_bytes(plan.deletion_bytes)})"
+        + ("" if outcome.dry_run else f"; copied {outcome.copied}, trashed {outcome.trashed}")
+    )
+    for move in plan.moves:
+        print(f"    copy  {move.source} -> {move.destination} ({format_bytes(move.size)})")
+    for rewrite in plan.rewrites:
+        print(f"    edit  {rewrite.path}:{rewrite.line} {rewrite.old} -> {rewrite.new}")
+    for deletion in plan.deletions:
+        print(f"    trash {deletion.path} ({format_bytes(deletion.size)}): {deletion.reason}")
+    for line in (*plan.blockers, *plan.notes):
+        print(f"    note  {line}")
+
+
+def _verify(layout: ModelRepoLayout) -> int:
+    for finding in layout_findings(layout):
+        mark = "ok  " if finding.ok else "FAIL"
+        print(f"{mark} [{finding.step}] {finding.path}: {finding.detail}")
+    accounting = account_for_inventory(layout)
+    for location, (files, size) in accounting.totals().items():
+        print(f"{location}: {files} files, {format_bytes(size)}")
+    for item in accounting.missing:
+        print(f"MISSING {item.record.path} ({item.record.sha256[:12]})")
+    return 1 if accounting.totals()[Location.MISSING][0] else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m piano_assets.reorganize", description=__doc__)
+    parser.add_argument("command", choices=("plan", "apply", "verify", "purge", "restore"))
+    parser.add_argument("--root", help="model repo root (default: the configured one)")
+    parser.add_argument("--step", action="append", choices=[s.value for s in Step], default=[])
+    parser.add_argument("--yes", action="store_true", help="confirm purge (cannot be undone)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    layout = _layout(args.root)
+    try:
+        if args.command in ("plan", "apply"):
+            for outcome in run_all(layout, dry_run=args.command == "plan"):
+                _print_outcome(outcome)
+            return 0
+        if args.command == "verify":
+            return _verify(layout)
+        if args.command == "purge":
+            outcome = purge_trash(layout, steps=args.step or None, dry_run=not args.yes)
+            verb = "purged" if args.yes else "would purge (add --yes)"
+            print(f"{verb} {outcome.files} files ({format_bytes(outcome.bytes)})")
+            return 0
+        outcome = restore_trash(layout, steps=args.step or None)
+        print(f"restored {outcome.files} files ({format_bytes(outcome.bytes)})")
+        return 0
+    except ReorganizeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
