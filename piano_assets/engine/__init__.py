@@ -1,0 +1,84 @@
+"""The one engine every tier shares: decode → 24 kHz mono → segments → MuQ → store.
+
+Dagster-free; asset modules import it, never the other way round.
+"""
+
+from piano_assets.engine.audio import (
+    SAMPLE_RATE,
+    AudioDecodeError,
+    AudioError,
+    AudioInfo,
+    AudioTooLongError,
+    EmptyAudioError,
+    SilentAudioError,
+    TooShortAudioError,
+    convert_to_wav,
+    decode_audio,
+    probe_wav,
+    stream_audio,
+)
+from piano_assets.engine.embed import (
+    MUQ_PRETRAINED_ID,
+    Embedder,
+    EmbedderConfig,
+    EmbedderError,
+    build_embedder,
+)
+from piano_assets.engine.pipeline import (
+    RecordingAudio,
+    RecordingOutcome,
+    embed_recordings,
+    embedding_path,
+)
+from piano_assets.engine.segment import (
+    Segment,
+    SegmentPolicy,
+    plan_segments,
+    read_segment_table,
+    write_segment_table,
+)
+from piano_assets.engine.store import (
+    RecordingEmbeddings,
+    from_t1_cache,
+    iter_embedding_store,
+    load_recording_embeddings,
+    read_provenance,
+    save_recording_embeddings,
+    to_t1_cache,
+)
+
+__all__ = [
+    "MUQ_PRETRAINED_ID",
+    "SAMPLE_RATE",
+    "AudioDecodeError",
+    "AudioError",
+    "AudioInfo",
+    "AudioTooLongError",
+    "Embedder",
+    "EmbedderConfig",
+    "EmbedderError",
+    "EmptyAudioError",
+    "RecordingAudio",
+    "RecordingEmbeddings",
+    "RecordingOutcome",
+    "Segment",
+    "SegmentPolicy",
+    "SilentAudioError",
+    "TooShortAudioError",
+    "build_embedder",
+    "convert_to_wav",
+    "decode_audio",
+    "embed_recordings",
+    "embedding_path",
+    "from_t1_cache",
+    "iter_embedding_store",
+    "load_recording_embeddings",
+    "plan_segments",
+    "probe_wav",
+    "read_provenance",
+    "read_segment_table",
+    "save_recording_embeddings",
+    "stream_audio",
+    "to_t1_cache",
+    "write_segment_table",
+]

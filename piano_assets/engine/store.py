@@ -1,0 +1,118 @@
+"""One safetensors file per recording: embeddings, the segment table and provenance.
+
+Layout of `<recording_id>.safetensors` (format `piano-assets-embeddings/1`):
+* unpooled: `frames` [total_frames, dim] (segments back to back) and `frame_offsets`
+  [n_segments + 1] (int64; segment i is `frames[offsets[i]:offsets[i+1]]`);
+* pooled: `pooled` [n_segments, dim or 2*dim].
+Embeddings are stored as float16 (what is stored round-trips bit-exactly). The header's
+metadata holds `provenance` and `segments` as JSON. Dagster-free.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, safe_open, save_file
+
+from piano_assets.engine.files import atomic_path, is_temporary
+from piano_assets.engine.segment import Segment, segments_from_json, segments_to_json
+
+FORMAT = "piano-assets-embeddings/1"
+STORE_DTYPE = torch.float16
+
+
+@dataclass
+class RecordingEmbeddings:
+    recording_id: str
+    segments: list[Segment]
+    provenance: dict[str, str]
+    frames: list[torch.Tensor] = field(default_factory=list)  # per segment [frames, dim]
+    pooled: torch.Tensor | None = None  # [n_segments, D] when pooled
+
+    def segment(self, index: int) -> torch.Tensor:
+        return self.pooled[index] if self.pooled is not None else self.frames[index]
+
+    def by_segment_id(self) -> dict[str, torch.Tensor]:
+        return {seg.segment_id: self.segment(i) for i, seg in enumerate(self.segments)}
+
+
+def save_recording_embeddings(path: Path, rec: RecordingEmbeddings) -> None:
+    if rec.pooled is not None:
+        tensors = {"pooled": rec.pooled.to(STORE_DTYPE).contiguous()}
+    else:
+        lengths = [int(t.shape[0]) for t in rec.frames]
+        offsets = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()], dtype=torch.int64)
+        frames = torch.cat(rec.frames) if rec.frames else torch.zeros(0, 0)
+        tensors = {"frames": frames.to(STORE_DTYPE).contiguous(), "frame_offsets": offsets}
+    metadata = {
+        "format": FORMAT,
+        "recording_id": rec.recording_id,
+        "provenance": json.dumps(rec.provenance, sort_keys=True),
+        "segments": segments_to_json(rec.segments),
+    }
+    with atomic_path(Path(path)) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+
+
+def read_store_metadata(path: Path) -> dict[str, str]:
+    """Header metadata only (cheap: no tensor is read)."""
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata() or {}
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a {FORMAT} file")
+    return metadata
+
+
+def read_provenance(path: Path) -> dict[str, str]:
+    return json.loads(read_store_metadata(path)["provenance"])
+
+
+def load_segments(path: Path) -> list[Segment]:
+    """The stored segment table only (cheap)."""
+    return segments_from_json(read_store_metadata(path)["segments"])
+
+
+def load_recording_embeddings(path: Path) -> RecordingEmbeddings:
+    """Load one recording's embeddings for training code."""
+    metadata = read_store_metadata(path)
+    tensors = load_file(str(path))
+    rec = RecordingEmbeddings(
+        recording_id=metadata["recording_id"],
+        segments=segments_from_json(metadata["segments"]),
+        provenance=json.loads(metadata["provenance"]),
+    )
+    if "pooled" in tensors:
+        rec.pooled = tensors["pooled"]
+    else:
+        offsets = tensors["frame_offsets"].tolist()
+        rec.frames = [tensors["frames"][a:b] for a, b in itertools.pairwise(offsets)]
+    if len(rec.segments) != (len(rec.frames) if rec.pooled is None else rec.pooled.shape[0]):
+        raise ValueError(f"{path}: segment table and embeddings disagree in length")
+    return rec
+
+
+def iter_embedding_store(directory: Path) -> Iterator[RecordingEmbeddings]:
+    for path in sorted(Path(directory).glob("*.safetensors")):
+        if not is_temporary(path):
+            yield load_recording_embeddings(path)
+
+
+def to_t1_cache(records: list[RecordingEmbeddings], path: Path) -> None:
+    """Write the T1 format: one `.pt` dict {segment_id: tensor} (loads with weights_only=True)."""
+    merged: dict[str, torch.Tensor] = {}
+    for rec in records:
+        merged.update({key: t.clone() for key, t in rec.by_segment_id().items()})
+    with atomic_path(Path(path)) as tmp:
+        torch.save(merged, tmp)
+
+
+def from_t1_cache(path: Path) -> dict[str, torch.Tensor]:
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise ValueError(f"{path}: not a T1 cache (a dict of segment key -> tensor)")
+    return data
