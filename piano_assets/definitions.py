@@ -12,7 +12,7 @@ from piano_assets.percepiano.assets import observed_caches
 from piano_assets.readiness.assets import readiness_assets
 from piano_assets.readiness.checks import readiness_checks
 from piano_assets.readiness.sensors import readiness_sensors
-from piano_assets.reorganize.assets import reorganize_assets
+from piano_assets.reorganize.assets import reorganize_assets, reorganize_jobs
 from piano_assets.reorganize.checks import reorganize_checks
 from piano_assets.resources import default_resources
 
@@ -28,6 +28,7 @@ all_checks = [*reorganize_checks, *competition_checks, *maestro_checks, *readine
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=all_checks,
+    jobs=[*reorganize_jobs],
     sensors=readiness_sensors,
     resources=default_resources(),
 )

@@ -57,13 +57,15 @@ def _start(command: list[str], stall_at: int | None, signal_file: Path) -> subpr
     env = {key: value for key, value in os.environ.items() if key != TEST_STALL_ENV}
     if stall_at is not None:
         env[TEST_STALL_ENV] = f"{stall_at}:{signal_file}"
-    return subprocess.Popen(
-        command,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group, killed whole
-    )
+    # Output to a file: a full pipe nobody reads would block the child before it stalls.
+    with open(signal_file.with_suffix(".log"), "ab") as log:
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, killed whole
+        )
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -76,7 +78,8 @@ def _wait_for(signal_file: Path, process: subprocess.Popen, timeout_s: float = 1
     deadline = time.monotonic() + timeout_s
     while not signal_file.exists():
         if process.poll() is not None:
-            raise AssertionError(f"finished before stalling: {process.stderr.read().decode()}")
+            output = signal_file.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+            raise AssertionError(f"finished before stalling:\n{output[-3000:]}")
         if time.monotonic() > deadline:
             _kill(process)
             raise AssertionError("the copy never stalled")

@@ -12,7 +12,6 @@ from pydantic import TypeAdapter
 
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.reorganize.ledger import LedgerError, append_records, read_records
-from piano_assets.reorganize.ops import plan_pipeline_code, plan_pipeline_data
 from piano_assets.reorganize.plan import (
     ToolsPart,
     apply_rewrite,
@@ -22,6 +21,8 @@ from piano_assets.reorganize.plan import (
     new_data_dir_literal,
     plan_default_data_dir_rewrite,
     plan_directories,
+    plan_pipeline_code,
+    plan_pipeline_data,
     scan,
     superseding_candidates,
     verify_arrivals,

@@ -32,30 +32,22 @@ from piano_assets.reorganize.errors import (
     ReorganizeError,
     StepBlockedError,
 )
-from piano_assets.reorganize.git import commit_state
 from piano_assets.reorganize.ledger import append_records, read_records
 from piano_assets.reorganize.lock import StepLog, reorganize_lock
 from piano_assets.reorganize.paths import ReorganizePaths
 from piano_assets.reorganize.plan import (
-    BUILD_OUTPUT_DIR,
-    PIPELINE_DATA_NAMED,
-    RewriteSearch,
     Scan,
-    ToolsPart,
-    deletions_for,
     entry_kind,
     entry_sha256,
     format_bytes,
-    inspect_embeddings,
-    map_tools_path,
     new_data_dir_literal,
-    plan_default_data_dir_rewrite,
-    plan_directories,
-    plan_moves,
-    rust_sources,
+    plan_legacy_tools_removal,
+    plan_pipeline_code,
+    plan_pipeline_data,
+    plan_stale_data_removal,
+    plan_superseded_plans_removal,
     scan,
-    superseding_candidates,
-    verify_arrivals,
+    scan_pipeline_code,
 )
 from piano_assets.reorganize.records import (
     Area,
@@ -64,7 +56,6 @@ from piano_assets.reorganize.records import (
     FileEntry,
     InventoryRecord,
     JournalEvent,
-    Move,
     Rewrite,
     Step,
     StepOutcome,
@@ -75,7 +66,19 @@ from piano_assets.reorganize.transfer import (
     replace_contents,
     sweep_stale_temps,
 )
-from piano_assets.reorganize.trash import Trash, remove_empty_folders
+from piano_assets.reorganize.trash import Trash, purge_trash, remove_empty_folders, restore_trash
+
+__all__ = [
+    "STEP_RUNNERS",
+    "purge_trash",
+    "restore_trash",
+    "run_all",
+    "run_legacy_tools_removal",
+    "run_pipeline_code",
+    "run_pipeline_data",
+    "run_stale_data_removal",
+    "run_superseded_plans_removal",
+]
 
 _LOG = logging.getLogger(__name__)
 _INVENTORY = TypeAdapter(InventoryRecord)
@@ -308,63 +311,13 @@ def _require_gone(path: Path, run: _Run) -> None:
 
 
 # -- step 1: masterclass_pipeline_code --------------------------------------------------------
-def _code_scan(layout: ModelRepoLayout, known: dict[str, FileEntry] | None) -> Scan:
-    exclude = (layout.legacy_pipeline_data, layout.legacy_pipeline / BUILD_OUTPUT_DIR)
-    return scan(layout.root, layout.legacy_tools, known, exclude=exclude)
-
-
-def _rewrite_search(layout: ModelRepoLayout, moves: Sequence[Move]) -> RewriteSearch:
-    return plan_default_data_dir_rewrite(rust_sources(layout, moves), new_data_dir_literal(layout))
-
-
-def _unmapped(layout: ModelRepoLayout, tools: Scan) -> list[str]:
-    return [
-        entry.path
-        for entry in tools.entries
-        if map_tools_path(layout, entry.path).part is ToolsPart.UNMAPPED
-    ]
-
-
-def plan_pipeline_code(layout: ModelRepoLayout, tools: Scan) -> tuple[StepPlan, RewriteSearch]:
-    moves = plan_moves(layout, tools, ToolsPart.CODE)
-    blockers: list[str] = []
-    notes: list[str] = []
-    has_destination = layout.pipeline.is_dir()
-    if not moves and not has_destination:
-        blockers.append(
-            f"no masterclass pipeline at {layout.legacy_pipeline} nor at {layout.pipeline}"
-        )
-    elif not moves:
-        notes.append(f"nothing left to move: the code is at {layout.pipeline}")
-    search = _rewrite_search(layout, moves)
-    if search.problem and (moves or has_destination):
-        blockers.append(search.problem)
-    if search.already_done:
-        notes.append("the default data directory already points at the new data folder")
-    unmapped = _unmapped(layout, tools)
-    if unmapped:
-        notes.append(
-            f"{len(unmapped)} file(s) under tools/ are not covered by the mapping and will "
-            f"block legacy_tools_removed: {unmapped[:10]}"
-        )
-    plan = StepPlan(
-        step=Step.PIPELINE_CODE,
-        moves=moves,
-        rewrites=(search.rewrite,) if search.rewrite else (),
-        directories=plan_directories(layout, tools, ToolsPart.CODE),
-        blockers=tuple(blockers),
-        notes=tuple(notes),
-    )
-    return plan, search
-
-
 def run_pipeline_code(
     layout: ModelRepoLayout, *, dry_run: bool = False, log: StepLog | None = None
 ) -> StepOutcome:
     """Copy the crate (src/, Cargo.toml, .claude/, Cargo.lock, ...) to model/tools/ and point
     its default data directory at model/data/masterclass_pipeline."""
     with _step(layout, Step.PIPELINE_CODE, dry_run, log) as run:
-        tools = _code_scan(layout, run.inventory.known())
+        tools = scan_pipeline_code(layout, run.inventory.known())
         plan, search = plan_pipeline_code(layout, tools)
         outcome = run.begin(plan)
         if dry_run:
@@ -413,28 +366,6 @@ def _apply_rewrite(run: _Run, rewrite: Rewrite, rewritten_text: bytes) -> int:
 
 
 # -- step 2: masterclass_pipeline_data --------------------------------------------------------
-def plan_pipeline_data(layout: ModelRepoLayout, tools: Scan) -> StepPlan:
-    moves = plan_moves(layout, tools, ToolsPart.DATA)
-    blockers: list[str] = []
-    notes: list[str] = []
-    source = layout.legacy_pipeline_data
-    if not source.is_dir() and not layout.pipeline_data.is_dir():
-        blockers.append(f"no pipeline data at {source} nor at {layout.pipeline_data}")
-    elif not source.is_dir():
-        notes.append(f"nothing left to move: the data is at {layout.pipeline_data}")
-    else:
-        missing = [name for name in PIPELINE_DATA_NAMED if not (source / name).exists()]
-        if missing:
-            notes.append(f"{source} has no {', '.join(missing)} (named by the mapping)")
-    return StepPlan(
-        step=Step.PIPELINE_DATA,
-        moves=moves,
-        directories=plan_directories(layout, tools, ToolsPart.DATA),
-        blockers=tuple(blockers),
-        notes=tuple(notes),
-    )
-
-
 def run_pipeline_data(
     layout: ModelRepoLayout, *, dry_run: bool = False, log: StepLog | None = None
 ) -> StepOutcome:
@@ -452,23 +383,6 @@ def run_pipeline_data(
 
 
 # -- step 3: legacy_tools_removed -------------------------------------------------------------
-def plan_legacy_tools_removal(layout: ModelRepoLayout, tools: Scan) -> StepPlan:
-    """Delete every file under tools/ once it is verified at its destination (reads them all)."""
-    if not tools.entries and not layout.legacy_tools.exists():
-        return StepPlan(step=Step.LEGACY_TOOLS_REMOVED, notes=("tools/ is already gone",))
-    code_moves = plan_moves(layout, tools, ToolsPart.CODE)
-    search = _rewrite_search(layout, code_moves)
-    problems: list[str] = []
-    if search.problem and code_moves:
-        problems.append(search.problem)
-    check = verify_arrivals(layout, tools, (search.rewrite,) if search.rewrite else ())
-    return StepPlan(
-        step=Step.LEGACY_TOOLS_REMOVED,
-        deletions=check.deletions,
-        blockers=(*problems, *check.problems),
-    )
-
-
 def run_legacy_tools_removal(
     layout: ModelRepoLayout, *, dry_run: bool = False, log: StepLog | None = None
 ) -> StepOutcome:
@@ -494,53 +408,6 @@ def _read_cleared(paths: ReorganizePaths) -> CompetitionCacheCleared | None:
     return CompetitionCacheCleared.model_validate_json(
         paths.competition_cache_cleared.read_text(encoding="utf-8")
     )
-
-
-def plan_stale_data_removal(
-    layout: ModelRepoLayout,
-    competition: Scan,
-    pianoteq: Scan,
-    cleared: CompetitionCacheCleared | None,
-) -> tuple[StepPlan, str]:
-    notes: list[str] = []
-    blockers: list[str] = []
-    deletions: list[Deletion] = []
-    competition_rel = layout.competition_cache.relative_to(layout.root).as_posix()
-    if cleared is not None:
-        notes.append(
-            f"old {competition_rel}/ contents were cleared at {cleared.at.isoformat()}; "
-            "what it holds now is new and is left alone"
-        )
-    else:
-        deletions.extend(
-            deletions_for(
-                competition.entries,
-                "old competition_cache contents (rebuilt by the competition assets)",
-                "stale by the design (DESIGN §2)",
-            )
-        )
-    embeddings = inspect_embeddings(layout.percepiano_embeddings)
-    embeddings_rel = layout.percepiano_embeddings.relative_to(layout.root).as_posix()
-    if pianoteq.entries or layout.stale_pianoteq.exists():
-        if embeddings.ok:
-            deletions.extend(
-                deletions_for(
-                    pianoteq.entries,
-                    "stale Pianoteq rendering",
-                    f"{embeddings_rel} loads with weights_only=True ({embeddings.summary})",
-                )
-            )
-        else:
-            blockers.append(f"keeping {layout.stale_pianoteq}: {embeddings.summary}")
-    else:
-        notes.append(f"{layout.stale_pianoteq} is already gone")
-    plan = StepPlan(
-        step=Step.STALE_DATA_REMOVED,
-        deletions=tuple(deletions),
-        blockers=tuple(blockers),
-        notes=tuple(notes),
-    )
-    return plan, embeddings.summary
 
 
 def run_stale_data_removal(
@@ -588,44 +455,6 @@ def run_stale_data_removal(
 
 
 # -- step 5: superseded_plans_removed ---------------------------------------------------------
-def plan_superseded_plans_removal(layout: ModelRepoLayout) -> tuple[StepPlan, list[FileEntry]]:
-    root = layout.root
-    existing = [path for path in layout.superseded_plans if path.is_file()]
-    if not existing:
-        return StepPlan(step=Step.SUPERSEDED_PLANS_REMOVED, notes=("already removed",)), []
-    names = sorted(p.name for p in layout.plans_dir.iterdir() if p.is_file())
-    deletions: list[Deletion] = []
-    blockers: list[str] = []
-    entries: list[FileEntry] = []
-    for old in existing:
-        entry = scan(root, old).entries[0]
-        entries.append(entry)
-        states = [
-            commit_state(root, (layout.plans_dir / name).relative_to(root).as_posix())
-            for name in superseding_candidates(old.name, names)
-        ]
-        committed = [state for state in states if state.committed]
-        if committed:
-            deletions.extend(
-                deletions_for(
-                    [entry],
-                    "superseded plan document",
-                    "superseded by "
-                    + ", ".join(f"{state.path} ({state.describe()})" for state in committed),
-                )
-            )
-        else:
-            found = ", ".join(f"{s.path} ({s.describe()})" for s in states) or "none"
-            blockers.append(
-                f"keeping {entry.path}: no newer plan of its kind is committed (found: {found}); "
-                "commit the plan that supersedes it, then re-run"
-            )
-    plan = StepPlan(
-        step=Step.SUPERSEDED_PLANS_REMOVED, deletions=tuple(deletions), blockers=tuple(blockers)
-    )
-    return plan, entries
-
-
 def run_superseded_plans_removal(
     layout: ModelRepoLayout, *, dry_run: bool = False, log: StepLog | None = None
 ) -> StepOutcome:

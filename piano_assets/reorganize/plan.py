@@ -27,7 +27,17 @@ from pathlib import Path, PurePosixPath
 
 from piano_assets.engine.files import sha256_file
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.reorganize.records import Deletion, EntryKind, FileEntry, Move, Rewrite, Step
+from piano_assets.reorganize.git import commit_state
+from piano_assets.reorganize.records import (
+    CompetitionCacheCleared,
+    Deletion,
+    EntryKind,
+    FileEntry,
+    Move,
+    Rewrite,
+    Step,
+    StepPlan,
+)
 
 PIPELINE_NAME = "masterclass-pipeline"
 # The user's mapping names these; other crate files ride along with the code.
@@ -474,3 +484,178 @@ def inspect_embeddings(path: Path) -> EmbeddingsCheck:
     return EmbeddingsCheck(
         True, f"{len(tensors)} tensors, e.g. {name} {list(shape)} ({type(loaded).__name__})"
     )
+
+
+# -- the plan of each step (ops executes them) ----------------------------------------------
+def scan_pipeline_code(layout: ModelRepoLayout, known: dict[str, FileEntry] | None) -> Scan:
+    exclude = (layout.legacy_pipeline_data, layout.legacy_pipeline / BUILD_OUTPUT_DIR)
+    return scan(layout.root, layout.legacy_tools, known, exclude=exclude)
+
+
+def _rewrite_search(layout: ModelRepoLayout, moves: Sequence[Move]) -> RewriteSearch:
+    return plan_default_data_dir_rewrite(rust_sources(layout, moves), new_data_dir_literal(layout))
+
+
+def _unmapped(layout: ModelRepoLayout, tools: Scan) -> list[str]:
+    return [
+        entry.path
+        for entry in tools.entries
+        if map_tools_path(layout, entry.path).part is ToolsPart.UNMAPPED
+    ]
+
+
+def plan_pipeline_code(layout: ModelRepoLayout, tools: Scan) -> tuple[StepPlan, RewriteSearch]:
+    moves = plan_moves(layout, tools, ToolsPart.CODE)
+    blockers: list[str] = []
+    notes: list[str] = []
+    has_destination = layout.pipeline.is_dir()
+    if not moves and not has_destination:
+        blockers.append(
+            f"no masterclass pipeline at {layout.legacy_pipeline} nor at {layout.pipeline}"
+        )
+    elif not moves:
+        notes.append(f"nothing left to move: the code is at {layout.pipeline}")
+    search = _rewrite_search(layout, moves)
+    if search.problem and (moves or has_destination):
+        blockers.append(search.problem)
+    if search.already_done:
+        notes.append("the default data directory already points at the new data folder")
+    unmapped = _unmapped(layout, tools)
+    if unmapped:
+        notes.append(
+            f"{len(unmapped)} file(s) under tools/ are not covered by the mapping and will "
+            f"block legacy_tools_removed: {unmapped[:10]}"
+        )
+    plan = StepPlan(
+        step=Step.PIPELINE_CODE,
+        moves=moves,
+        rewrites=(search.rewrite,) if search.rewrite else (),
+        directories=plan_directories(layout, tools, ToolsPart.CODE),
+        blockers=tuple(blockers),
+        notes=tuple(notes),
+    )
+    return plan, search
+
+
+def plan_pipeline_data(layout: ModelRepoLayout, tools: Scan) -> StepPlan:
+    moves = plan_moves(layout, tools, ToolsPart.DATA)
+    blockers: list[str] = []
+    notes: list[str] = []
+    source = layout.legacy_pipeline_data
+    if not source.is_dir() and not layout.pipeline_data.is_dir():
+        blockers.append(f"no pipeline data at {source} nor at {layout.pipeline_data}")
+    elif not source.is_dir():
+        notes.append(f"nothing left to move: the data is at {layout.pipeline_data}")
+    else:
+        missing = [name for name in PIPELINE_DATA_NAMED if not (source / name).exists()]
+        if missing:
+            notes.append(f"{source} has no {', '.join(missing)} (named by the mapping)")
+    return StepPlan(
+        step=Step.PIPELINE_DATA,
+        moves=moves,
+        directories=plan_directories(layout, tools, ToolsPart.DATA),
+        blockers=tuple(blockers),
+        notes=tuple(notes),
+    )
+
+
+def plan_legacy_tools_removal(layout: ModelRepoLayout, tools: Scan) -> StepPlan:
+    """Delete every file under tools/ once it is verified at its destination (reads them all)."""
+    if not tools.entries and not layout.legacy_tools.exists():
+        return StepPlan(step=Step.LEGACY_TOOLS_REMOVED, notes=("tools/ is already gone",))
+    code_moves = plan_moves(layout, tools, ToolsPart.CODE)
+    search = _rewrite_search(layout, code_moves)
+    problems: list[str] = []
+    if search.problem and code_moves:
+        problems.append(search.problem)
+    check = verify_arrivals(layout, tools, (search.rewrite,) if search.rewrite else ())
+    return StepPlan(
+        step=Step.LEGACY_TOOLS_REMOVED,
+        deletions=check.deletions,
+        blockers=(*problems, *check.problems),
+    )
+
+
+def plan_stale_data_removal(
+    layout: ModelRepoLayout,
+    competition: Scan,
+    pianoteq: Scan,
+    cleared: CompetitionCacheCleared | None,
+) -> tuple[StepPlan, str]:
+    notes: list[str] = []
+    blockers: list[str] = []
+    deletions: list[Deletion] = []
+    competition_rel = layout.competition_cache.relative_to(layout.root).as_posix()
+    if cleared is not None:
+        notes.append(
+            f"old {competition_rel}/ contents were cleared at {cleared.at.isoformat()}; "
+            "what it holds now is new and is left alone"
+        )
+    else:
+        deletions.extend(
+            deletions_for(
+                competition.entries,
+                "old competition_cache contents (rebuilt by the competition assets)",
+                "stale by the design (DESIGN §2)",
+            )
+        )
+    embeddings = inspect_embeddings(layout.percepiano_embeddings)
+    embeddings_rel = layout.percepiano_embeddings.relative_to(layout.root).as_posix()
+    if pianoteq.entries or layout.stale_pianoteq.exists():
+        if embeddings.ok:
+            deletions.extend(
+                deletions_for(
+                    pianoteq.entries,
+                    "stale Pianoteq rendering",
+                    f"{embeddings_rel} loads with weights_only=True ({embeddings.summary})",
+                )
+            )
+        else:
+            blockers.append(f"keeping {layout.stale_pianoteq}: {embeddings.summary}")
+    else:
+        notes.append(f"{layout.stale_pianoteq} is already gone")
+    plan = StepPlan(
+        step=Step.STALE_DATA_REMOVED,
+        deletions=tuple(deletions),
+        blockers=tuple(blockers),
+        notes=tuple(notes),
+    )
+    return plan, embeddings.summary
+
+
+def plan_superseded_plans_removal(layout: ModelRepoLayout) -> tuple[StepPlan, list[FileEntry]]:
+    root = layout.root
+    existing = [path for path in layout.superseded_plans if path.is_file()]
+    if not existing:
+        return StepPlan(step=Step.SUPERSEDED_PLANS_REMOVED, notes=("already removed",)), []
+    names = sorted(p.name for p in layout.plans_dir.iterdir() if p.is_file())
+    deletions: list[Deletion] = []
+    blockers: list[str] = []
+    entries: list[FileEntry] = []
+    for old in existing:
+        entry = scan(root, old).entries[0]
+        entries.append(entry)
+        states = [
+            commit_state(root, (layout.plans_dir / name).relative_to(root).as_posix())
+            for name in superseding_candidates(old.name, names)
+        ]
+        committed = [state for state in states if state.committed]
+        if committed:
+            deletions.extend(
+                deletions_for(
+                    [entry],
+                    "superseded plan document",
+                    "superseded by "
+                    + ", ".join(f"{state.path} ({state.describe()})" for state in committed),
+                )
+            )
+        else:
+            found = ", ".join(f"{s.path} ({s.describe()})" for s in states) or "none"
+            blockers.append(
+                f"keeping {entry.path}: no newer plan of its kind is committed (found: {found}); "
+                "commit the plan that supersedes it, then re-run"
+            )
+    plan = StepPlan(
+        step=Step.SUPERSEDED_PLANS_REMOVED, deletions=tuple(deletions), blockers=tuple(blockers)
+    )
+    return plan, entries
