@@ -45,8 +45,11 @@ def _print_summary(outcome: RunAllOutcome, root: Path, embedder_label: str) -> N
         print(f"\n[{status}] {stage.name}  (runs: {len(stage.run_ids)})")
         for asset, count in sorted(stage.materialized.items()):
             print(f"    materialized {asset}" + (f" x{count}" if count > 1 else ""))
+        shown = {str(root)}
         for label, path in sorted(stage.paths.items()):
-            print(f"    wrote {label} -> {path}")
+            if path not in shown:  # each place once; the repo root is said above
+                shown.add(path)
+                print(f"    wrote {label} -> {path}")
         for failure in stage.failures:
             print("    FAILURE " + failure.replace("\n", "\n        "))
     checks = outcome.checks
@@ -58,7 +61,16 @@ def _print_summary(outcome: RunAllOutcome, root: Path, embedder_label: str) -> N
     print("=" * 78)
 
 
+def _quiet_dagster_warnings() -> None:
+    # Beta/preview notices of Dagster APIs we chose on purpose; they drown the summary.
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
 def cmd_main(args: argparse.Namespace) -> int:
+    _quiet_dagster_warnings()
     from piano_assets.sample.repo import ensure_sample_repo
 
     settings = load_settings()

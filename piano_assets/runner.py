@@ -71,10 +71,21 @@ def plan_stages(
             raise TypeError(f"{key.to_user_string()}: only named dynamic partitions are staged")
         partitioned.setdefault(partitions_def.name, []).append(key)
     partitioned_keys = {key for keys in partitioned.values() for key in keys}
+
+    def ancestors(key: dg.AssetKey) -> set[dg.AssetKey]:
+        seen: set[dg.AssetKey] = set()
+        todo = list(graph.get(key).parent_keys)
+        while todo:
+            parent = todo.pop()
+            if parent not in seen and graph.has(parent):
+                seen.add(parent)
+                todo.extend(graph.get(parent).parent_keys)
+        return seen
+
     downstream_of_partitioned = {
         key
         for key in materializable
-        if key not in partitioned_keys and graph.get(key).ancestor_keys & partitioned_keys
+        if key not in partitioned_keys and ancestors(key) & partitioned_keys
     }
     upstream = [
         key
