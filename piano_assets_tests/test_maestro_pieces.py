@@ -84,7 +84,7 @@ def test_real_csv_raw_vs_normalized_multi_performance_groups(
     )
     raw_multi = sum(1 for n in raw_counts.values() if n >= 2)
     assert stats.raw_pieces == len(raw_counts)
-    assert stats.raw_multi_performance_pieces == raw_multi
+    assert stats.raw_multi_recording_pieces == raw_multi
 
     # Normalization only merges: every raw group lands whole in one normalized group.
     normalized_of_raw: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -115,14 +115,20 @@ def test_real_csv_raw_vs_normalized_multi_performance_groups(
         print(
             f"\nMAESTRO v3 pieces: raw {stats.raw_pieces} titles, "
             f"{stats.raw_multi_performance_pieces} with 2+ performances "
-            f"({stats.raw_recordings_in_multi_performance_pieces} recordings)"
-            f"; normalized {stats.pieces} pieces, {stats.multi_performance_pieces} with 2+"
-            f" performances ({stats.recordings_in_multi_performance_pieces} recordings); "
+            f"({stats.raw_recordings_in_multi_performance_pieces} recordings), "
+            f"{stats.raw_multi_recording_pieces} with 2+ recordings; normalized "
+            f"{stats.pieces} pieces, {stats.multi_performance_pieces} with 2+ performances "
+            f"({stats.recordings_in_multi_performance_pieces} recordings), "
+            f"{stats.multi_recording_pieces} with 2+ recordings; "
             f"{stats.pieces_merged_by_normalization} groups merged 2+ raw titles; "
-            f"{stats.multi_performance_pieces_spanning_splits} span splits"
+            f"{stats.multi_part_performances} performances split over "
+            f"{stats.recordings_in_multi_part_performances} files"
         )
         for row in report.head(5).iter_rows(named=True):
             print(f"  {row['performances']:>3} × {row['piece_key']}  <=  {row['raw_titles']}")
+
+
+CHOPIN = "Frédéric Chopin"
 
 
 def _frame(rows: list[tuple[str, str, str, int, str]]) -> pl.DataFrame:
@@ -135,20 +141,47 @@ def _frame(rows: list[tuple[str, str, str, int, str]]) -> pl.DataFrame:
 def test_map_counts_performances_and_states_the_performer_proxy() -> None:
     frame = _frame(
         [
-            ("Frédéric Chopin", "Berceuse, Op. 57", "validation", 2015, "2015/a"),
-            ("Frédéric Chopin", "Berceuse Op. 57", "validation", 2015, "2015/b"),
-            ("Frédéric Chopin", "Berceuse Op. 57", "validation", 2008, "2008/c"),
-            ("Franz Liszt", "Mazeppa", "train", 2008, "2008/d"),
+            (CHOPIN, "Berceuse, Op. 57", "validation", 2015, "2015/R1_09_R1_2015_wav--4"),
+            (CHOPIN, "Berceuse Op. 57", "validation", 2015, "2015/R1_12_R1_2015_wav--2"),
+            (CHOPIN, "Berceuse Op. 57", "validation", 2008, "2008/AUDIO_14_R1_2008_wav--4"),
+            # One recital, one sonata cut into movement files: one performance in three parts.
+            ("Franz Schubert", "Sonata in B-flat Major, D960", "train", 2004,
+             "2004/XP_16_R2--AUDIO_16_R2_2004_10_Track10_wav"),
+            ("Franz Schubert", "Sonata in B-flat Major, D960", "train", 2004,
+             "2004/XP_16_R2--AUDIO_16_R2_2004_02_Track02_wav"),
+            ("Franz Schubert", "Sonata in B-flat Major, D960", "train", 2004,
+             "2004/XP_16_R2--AUDIO_16_R2_2004_01_Track01_wav"),
+            ("Franz Schubert", "Sonata in B-flat Major, D. 960", "train", 2009,
+             "2009/AUDIO_05_R1_2009_05_R1_2009_02_WAV"),
         ]
-    )
+    )  # fmt: skip
     piece_map = build_piece_map(frame)
     berceuse = piece_map.filter(pl.col("canonical_composer") == "Frédéric Chopin")
     assert berceuse["piece_performances"].to_list() == [3, 3, 3]
     by_id = {r["recording_id"]: r for r in piece_map.iter_rows(named=True)}
-    assert by_id["2015-a"]["same_year_other_contestants"] == 1
-    assert by_id["2008-c"]["same_year_other_contestants"] == 0
-    assert by_id["2015-a"]["performance_id"] == "2015-a"
+    assert by_id["2015-r1_09_r1_2015_wav--4"]["same_year_other_contestants"] == 1
+    assert by_id["2008-audio_14_r1_2008_wav--4"]["same_year_other_contestants"] == 0
+    assert by_id["2015-r1_09_r1_2015_wav--4"]["session_id"] == "2015-r1_09_r1_2015_wav"
+
+    sonata = piece_map.filter(pl.col("canonical_composer") == "Franz Schubert")
+    assert sonata["piece_recordings"].to_list() == [4] * 4
+    assert sonata["piece_performances"].to_list() == [2] * 4
+    parts = sonata.filter(pl.col("year") == 2004)
+    assert parts["session_id"].unique().to_list() == ["2004-xp_16_r2--audio_16_r2_2004"]
+    assert parts["performance_parts"].to_list() == [3, 3, 3]
+    # Parts in natural file order (Track01, Track02, Track10), whatever the CSV order.
+    assert [r.rsplit("_", 2)[-2] for r in parts["recording_id"]] == [
+        "track01",
+        "track02",
+        "track10",
+    ]
+    assert parts["part_index"].to_list() == [0, 1, 2]
+    assert parts["same_year_other_contestants"].to_list() == [0, 0, 0]
     assert piece_map["performer_name"].is_null().all()
+    stats = piece_stats(piece_map)
+    assert (stats.recordings, stats.performances, stats.multi_part_performances) == (7, 5, 1)
+    assert (stats.raw_multi_recording_pieces, stats.raw_multi_performance_pieces) == (2, 1)
+    assert (stats.multi_recording_pieces, stats.multi_performance_pieces) == (2, 2)
 
 
 def test_atepp_join_is_defensive(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ def test_sample_is_small_and_non_trivial(sample: Path) -> None:
     # A piece whose raw titles differ only in punctuation, merged by normalization, per split.
     assert stats.raw_multi_performance_pieces == 0
     assert stats.multi_performance_pieces >= 2
+    assert stats.performances == frame.height  # no recording of the sample is a part
     multi = build_piece_map(frame).filter(pl.col("piece_performances") >= 2)
     assert multi["split"].n_unique() >= 2
     for _, group in multi.group_by("piece_id"):

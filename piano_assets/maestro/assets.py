@@ -5,8 +5,6 @@ maestro_recordings (registers one partition per recording)
   → maestro_piece_performer_map → maestro_contrastive_pairs
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
@@ -121,7 +119,7 @@ def maestro_audio_and_embeddings(
 
     def embed(recording_ids: list[str]) -> dict[str, object]:
         return stages.embed_recordings_stage(
-            paths, recording_ids, muq.get_embedder(), muq.segment_policy()
+            paths, recording_ids, muq.get_embedder(), muq.segment_policy(), context.log.info
         )
 
     batch.run_stage(AUDIO, audio)
@@ -140,12 +138,10 @@ def maestro_audio_and_embeddings(
     ),
 )
 def maestro_piece_performer_map(
-    context: dg.AssetExecutionContext, model_repo: ModelRepoResource, muq: MuqEmbedderResource
+    context: dg.AssetExecutionContext, model_repo: ModelRepoResource
 ) -> dg.MaterializeResult:
     paths = stages.MaestroPaths(model_repo.layout())
-    manifest, metadata = stages.build_piece_map_stage(
-        paths, muq.get_embedder(), muq.segment_policy()
-    )
+    manifest, metadata = stages.build_piece_map_stage(paths)
     context.log.info(
         f"{manifest.stats.pieces} pieces, {manifest.stats.multi_performance_pieces} with 2+ "
         f"performances; {manifest.recordings_covered}/{manifest.stats.recordings} recordings "
@@ -177,7 +173,6 @@ def maestro_contrastive_pairs(
     context: dg.AssetExecutionContext,
     config: ContrastivePairsConfig,
     model_repo: ModelRepoResource,
-    muq: MuqEmbedderResource,
 ) -> dg.MaterializeResult:
     paths = stages.MaestroPaths(model_repo.layout())
     policy = PairPolicy(
@@ -186,7 +181,7 @@ def maestro_contrastive_pairs(
         negatives_per_anchor=config.negatives_per_anchor,
         allow_cross_split=config.allow_cross_split,
     )
-    manifest, metadata = stages.build_pairs_stage(paths, policy, muq.get_embedder())
+    manifest, metadata = stages.build_pairs_stage(paths, policy)
     context.log.info(
         f"{manifest.stats.pairs} pairs ({manifest.stats.positives} positive) over "
         f"{manifest.segments_available} segments of {manifest.recordings_covered} recordings"

@@ -1,7 +1,5 @@
 """Tier-level checks of the `maestro` group: unpartitioned, looking across every recording."""
 
-from __future__ import annotations
-
 import dagster as dg
 import polars as pl
 
@@ -97,7 +95,8 @@ def maestro_piece_map_consistent(model_repo: ModelRepoResource) -> dg.AssetCheck
     except ValueError as err:
         problems.append(str(err))
     pieces = table["piece_id"].n_unique()
-    multi = table.filter(pl.col("piece_performances") >= 2)["piece_id"].n_unique()
+    multi = table.group_by("piece_id").agg(pl.col("performance_id").n_unique().alias("n"))
+    multi = multi.filter(pl.col("n") >= 2).height
     covered = int(table["embedded"].sum())
     expected = {
         "pieces": (manifest.stats.pieces, pieces),
@@ -130,9 +129,7 @@ def maestro_pairs_valid(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
     manifest = PairsManifest.model_validate_json(paths.pairs_manifest.read_text("utf-8"))
     piece_map = pl.read_parquet(paths.piece_map_table).filter(pl.col("embedded"))
     segments = stages.stored_segments(paths, piece_map["recording_id"].to_list())
-    problems = pair_problems(
-        pairs, set(segments["segment_id"]), manifest.policy.allow_cross_split
-    )
+    problems = pair_problems(pairs, set(segments["segment_id"]), manifest.policy.allow_cross_split)
     try:
         validate_rows(pairs, PairRow, str(paths.pairs_table))
     except ValueError as err:

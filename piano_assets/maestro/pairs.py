@@ -1,19 +1,23 @@
 """Contrastive segment pairs over MAESTRO: positives share a piece, negatives do not. Dagster-free.
 
-Pairs are between 30 s segments (`{recording_id}_seg{index:03d}`, the engine's ids).
+Pairs are between 30 s segments (`{recording_id}_seg{index:03d}`, the engine's ids). A
+performance is (session, piece) (see `pieces.py`): its files are its parts, and its segments are
+read in order across them.
 
-* Anchors: every segment of a recording whose normalized piece has another recording in the
-  same pool (the anchor's split, unless `allow_cross_split`).
-* Positives (`positives_per_anchor`, default 2): other recordings of the same piece, chosen at
-  random without replacement; in each, the segment at the nearest relative position
-  (segment 3 of 10 ↔ segment 6 of 20), so both sides tend to hold the same music.
+* Anchors: every segment of a performance whose piece has another performance in the same pool
+  (the anchor's split, unless `allow_cross_split`).
+* Positives (`positives_per_anchor`, default 2): other performances of the same piece, chosen
+  at random without replacement; in each, the segment at the nearest relative position over the
+  whole performance (segment 3 of 10 ↔ segment 6 of 20; movement files concatenated), so both
+  sides tend to hold the same music. Never two parts of one performance: they are one
+  performer and different music.
 * Negatives (`negatives_per_anchor`, default 2): random segments of other pieces in the pool,
   never of a piece that shares a catalogue number with the anchor's piece for the same composer
   (guards against title variants the normalization did not merge, e.g. "Op. 53, 1st mov." vs
   "Op. 53, First Movement", and against movements of one work).
 * Pools: one per split, so no pair crosses train/validation/test unless asked.
 * Randomness: one generator per anchor, seeded by `(seed, anchor id)`: the same inputs give
-  the same table, and an anchor's pairs do not depend on iteration order.
+  the same table in any order, and an anchor's pairs do not depend on the others.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -33,6 +37,8 @@ PAIR_SCHEMA: dict[str, pl.DataType] = {
     "label": pl.String(),  # "positive" | "negative"
     "anchor_recording_id": pl.String(),
     "other_recording_id": pl.String(),
+    "anchor_performance_id": pl.String(),
+    "other_performance_id": pl.String(),
     "anchor_piece_id": pl.String(),
     "other_piece_id": pl.String(),
     "anchor_split": pl.String(),
@@ -47,6 +53,7 @@ NEGATIVE = "negative"
 ALL_SPLITS_POOL = "all splits"
 RELATION_SAME_ATEPP = "same performer (ATEPP)"
 RELATION_DIFFERENT_ATEPP = "different performers (ATEPP)"
+RELATION_SAME_SESSION = "same session (likely the same performer)"
 RELATION_SAME_YEAR = "different contestants (same piece, same competition year)"
 RELATION_UNKNOWN = "unknown (MAESTRO has no performer names)"
 _MAX_DRAWS_PER_NEGATIVE = 64
@@ -75,16 +82,27 @@ class _Segment:
     segment_id: str
     recording_id: str
     index: int
-    count: int  # segments in its recording
+
+
+@dataclass
+class _Performance:
+    """A performance's segments within one pool, in order across its parts."""
+
+    performance_id: str
+    piece_id: str
+    segments: list[_Segment] = field(default_factory=list)
+
+    def position(self, offset: int) -> float:
+        return (offset + 0.5) / len(self.segments)
+
+    def nearest(self, position: float) -> tuple[_Segment, float]:
+        offset = min(len(self.segments) - 1, int(position * len(self.segments)))
+        return self.segments[offset], abs(self.position(offset) - position)
 
 
 def _anchor_rng(seed: int, anchor_id: str) -> np.random.Generator:
     digest = int.from_bytes(hashlib.sha256(anchor_id.encode()).digest()[:8], "little")
     return np.random.default_rng([seed, digest])
-
-
-def _position(index: int, count: int) -> float:
-    return (index + 0.5) / count
 
 
 def build_pairs(
@@ -103,20 +121,21 @@ def build_pairs(
     ordered = segments.select("recording_id", "segment_id", "segment_index").sort(
         "recording_id", "segment_index"
     )
-    counts = dict(ordered.group_by("recording_id").len().iter_rows())
     for recording_id, segment_id, index in ordered.iter_rows():
-        by_recording[recording_id].append(
-            _Segment(segment_id, recording_id, index, counts[recording_id])
-        )
+        by_recording[recording_id].append(_Segment(segment_id, recording_id, index))
 
     pools: dict[str, list[str]] = defaultdict(list)
-    for recording_id in sorted(by_recording):
+    for recording_id in by_recording:
         pool = ALL_SPLITS_POOL if policy.allow_cross_split else info[recording_id]["split"]
         pools[pool].append(recording_id)
 
     rows: list[tuple[object, ...]] = []
     for pool in sorted(pools):
-        rows.extend(_pool_pairs(pools[pool], by_recording, info, policy))
+        # Parts in performance order, so a performance's segments read through its movements.
+        members = sorted(
+            pools[pool], key=lambda r: (info[r]["performance_id"], info[r]["part_index"], r)
+        )
+        rows.extend(_pool_pairs(members, by_recording, info, policy))
     return pl.DataFrame(rows, schema=PAIR_SCHEMA, orient="row")
 
 
@@ -141,30 +160,34 @@ def _pool_pairs(
     info: dict[str, dict],
     policy: PairPolicy,
 ) -> Iterator[tuple[object, ...]]:
-    recordings_of_piece: dict[str, list[str]] = defaultdict(list)
+    performances: dict[str, _Performance] = {}
     for recording_id in recordings:
-        recordings_of_piece[info[recording_id]["piece_id"]].append(recording_id)
+        perf_id = info[recording_id]["performance_id"]
+        performance = performances.setdefault(
+            perf_id, _Performance(perf_id, info[recording_id]["piece_id"])
+        )
+        performance.segments.extend(by_recording[recording_id])
+    performances_of_piece: dict[str, list[str]] = defaultdict(list)
+    for perf_id in sorted(performances):
+        performances_of_piece[performances[perf_id].piece_id].append(perf_id)
     related = _related_pieces(recordings, info)
     flat = [segment for recording_id in recordings for segment in by_recording[recording_id]]
-    flat_pieces = np.array([info[s.recording_id]["piece_id"] for s in flat], dtype=object)
+    flat_pieces = [info[s.recording_id]["piece_id"] for s in flat]
 
-    for recording_id in recordings:
-        anchor_info = info[recording_id]
-        piece = anchor_info["piece_id"]
-        others = [r for r in recordings_of_piece[piece] if r != recording_id]
+    for perf_id in sorted(performances):
+        anchor_perf = performances[perf_id]
+        others = [p for p in performances_of_piece[anchor_perf.piece_id] if p != perf_id]
         if not others:
             continue
-        for anchor in by_recording[recording_id]:
+        excluded = related[anchor_perf.piece_id]
+        for offset, anchor in enumerate(anchor_perf.segments):
+            anchor_info = info[anchor.recording_id]
             rng = _anchor_rng(policy.seed, anchor.segment_id)
+            target = anchor_perf.position(offset)
             chosen = [others[i] for i in rng.permutation(len(others))]
-            for other_id in chosen[: policy.positives_per_anchor]:
-                other_segments = by_recording[other_id]
-                target = _position(anchor.index, anchor.count)
-                pick = min(len(other_segments) - 1, int(target * len(other_segments)))
-                other = other_segments[pick]
-                gap = abs(_position(other.index, other.count) - target)
-                yield _row(anchor, other, POSITIVE, anchor_info, info[other_id], gap)
-            excluded = related[piece]
+            for other_perf_id in chosen[: policy.positives_per_anchor]:
+                other, gap = performances[other_perf_id].nearest(target)
+                yield _row(anchor, other, POSITIVE, anchor_info, info[other.recording_id], gap)
             seen: set[int] = set()
             for _ in range(policy.negatives_per_anchor * _MAX_DRAWS_PER_NEGATIVE):
                 if len(seen) >= policy.negatives_per_anchor:
@@ -191,6 +214,8 @@ def _row(
         label,
         anchor.recording_id,
         other.recording_id,
+        anchor_info["performance_id"],
+        other_info["performance_id"],
         anchor_info["piece_id"],
         other_info["piece_id"],
         anchor_info["split"],
@@ -198,7 +223,7 @@ def _row(
         anchor_info["year"],
         other_info["year"],
         performer_relation(anchor_info, other_info, label),
-        gap,
+        None if gap is None else round(gap, 6),
     )
 
 
@@ -207,6 +232,8 @@ def performer_relation(anchor_info: dict, other_info: dict, label: str) -> str:
     a, b = anchor_info.get("performer_name"), other_info.get("performer_name")
     if a and b:
         return RELATION_SAME_ATEPP if a == b else RELATION_DIFFERENT_ATEPP
+    if anchor_info["session_id"] == other_info["session_id"]:
+        return RELATION_SAME_SESSION
     if label == POSITIVE and anchor_info["year"] == other_info["year"]:
         return RELATION_SAME_YEAR
     return RELATION_UNKNOWN
@@ -253,9 +280,11 @@ def pair_problems(
                 f"{crossed.height} pairs cross splits, e.g. "
                 f"{crossed.select('anchor_segment_id', 'other_segment_id').row(0)}"
             )
-    same_recording = pairs.filter(pl.col("anchor_recording_id") == pl.col("other_recording_id"))
-    if same_recording.height:
-        problems.append(f"{same_recording.height} pairs within one recording")
+    same_performance = pairs.filter(
+        pl.col("anchor_performance_id") == pl.col("other_performance_id")
+    )
+    if same_performance.height:
+        problems.append(f"{same_performance.height} pairs within one performance")
     bad_pos = pairs.filter(
         (pl.col("label") == POSITIVE) & (pl.col("anchor_piece_id") != pl.col("other_piece_id"))
     )

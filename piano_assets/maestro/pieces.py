@@ -23,15 +23,22 @@ apart. A missed merge only costs a few positive pairs; a false merge would teach
 two different pieces are the same, which is worse. Negatives are protected from the misses by a
 catalogue guard (see `pairs.py`).
 
-## Performer identity
+## Performances and performer identity
 
-MAESTRO has no performer names. The proxy, stated everywhere it matters:
-* one recording = one performance (`performance_id` = `recording_id`);
-* two recordings of the same piece in the same competition year are by different contestants
-  (a contestant does not play the same piece twice in one edition);
-* across years the performer is unknown (contestants do return).
-When ATEPP metadata with a MAESTRO link column is present in `atepp_cache/`, its performer names
-are joined (`performer_source = "atepp"`).
+MAESTRO has no performer names, and "one recording = one performance" does not hold either:
+MAESTRO cut each source recording (a contestant's recital) into files, and a multi-movement work
+is sometimes several files with the same title (Schubert's D960 as four files of one recital).
+On the real CSV, 102 recordings are such parts (36 performances). The proxy, stated everywhere
+it matters:
+* a *session* is the source recording a file was cut from: the audio file name without its part
+  suffix (`..._AUDIO_12_R1_2004_08_Track08_wav` → `..._AUDIO_12_R1_2004`, `..._wav--3` → `..._wav`);
+  by MAESTRO's naming (recital 12, round 1, 2004) a session is one contestant's recital;
+* a *performance* is (session, piece): its files are its parts, in file-name order;
+* two performances of a piece in the same competition year come from different contestants
+  (repertoire is not repeated within one edition); across years the performer is unknown
+  (contestants do return);
+* when ATEPP metadata with a MAESTRO link column is present in `atepp_cache/`, its performer
+  names are joined (`performer_source = "atepp"`) and decide.
 """
 
 from __future__ import annotations
@@ -47,10 +54,18 @@ from pydantic import BaseModel
 from piano_assets.engine.files import UnsafeNameError, validate_key
 from piano_assets.maestro.metadata import MaestroMetadataError, recording_key
 
+NORMALIZATION_RULE = (
+    "piece = (composer, title) folded: Unicode NFKD without accents; case-folded; punctuation "
+    "to spaces; 'opus' -> 'op'; catalogue prefixes split from numbers (op, no, nos, bwv, d, s, "
+    "k, kv, l, m, hob, woo: 'Op.54'/'Op. 54'/'Op54' -> 'op 54'); spaces collapsed. Lexical only: "
+    "no fuzzy matching, no spelling correction."
+)
 PERFORMER_PROXY_RULE = (
-    "MAESTRO has no performer names: one recording = one performance; same piece + same "
-    "competition year = different contestants; different years = performer unknown. "
-    "ATEPP performer names are joined when its metadata links MAESTRO recordings."
+    "MAESTRO has no performer names. Session = the source recording a file was cut from (file "
+    "name without its part suffix), taken as one contestant's recital; performance = (session, "
+    "piece), its files being parts (movements); same piece + same year + different sessions = "
+    "different contestants; different years = performer unknown. ATEPP performer names are "
+    "joined when its metadata links MAESTRO recordings."
 )
 PERFORMER_SOURCE_ATEPP = "atepp"
 PERFORMER_SOURCE_NONE = "none (MAESTRO has no performer names)"
@@ -62,6 +77,9 @@ _GLUED_NUMBER = re.compile(r"\b(" + "|".join(CATALOGUE_PREFIXES) + r")(\d)")
 # Catalogue numbers that identify a work within a composer's output (not "no", which is local).
 _CATALOGUE_ID = re.compile(r"\b(op|bwv|d|s|k|kv|l|m|hob|woo) (\d+[a-z]?)\b")
 _SPACES = re.compile(r"\s+")
+# The part suffix MAESTRO appended when it cut a source recording into files.
+_PART_SUFFIX = re.compile(r"(--\d+|_\d+_Track\d+_wav|_\d+_WAV)$", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+")
 
 
 def normalize_text(text: str) -> str:
@@ -72,6 +90,18 @@ def normalize_text(text: str) -> str:
     spaced = _OPUS.sub("op", spaced)
     spaced = _GLUED_NUMBER.sub(r"\1 \2", spaced)
     return _SPACES.sub(" ", spaced).strip()
+
+
+def session_key(audio_filename: str) -> str:
+    """The source recording (session) a MAESTRO file was cut from, as a safe key."""
+    path = PurePosixPath(audio_filename)
+    stem = _PART_SUFFIX.sub("", path.stem) or path.stem
+    return recording_key(str(path.with_name(stem + ".wav")))
+
+
+def natural_order(audio_filename: str) -> str:
+    """A sort key putting parts in order ("--2" before "--10")."""
+    return _DIGITS.sub(lambda m: m.group().zfill(8), audio_filename)
 
 
 def piece_key(composer: str, title: str) -> str:
@@ -91,14 +121,24 @@ def catalogue_ids(composer: str, title: str) -> list[str]:
 
 
 class PieceStats(BaseModel):
-    """Raw vs normalized grouping of the recordings, as reported in asset metadata."""
+    """Raw vs normalized grouping of the recordings, as reported in asset metadata.
+
+    `raw_*`: exact (composer, title) as MAESTRO spells it. `*_multi_recording_*`: 2+ recordings
+    (MAESTRO's implicit "one recording = one performance"). `*_multi_performance_*`: 2+
+    performances, a performance being (session, piece): what positive pairs can use.
+    """
 
     recordings: int
     hours: float
     raw_pieces: int
+    raw_multi_recording_pieces: int
     raw_multi_performance_pieces: int
     raw_recordings_in_multi_performance_pieces: int
     pieces: int
+    multi_recording_pieces: int
+    performances: int
+    multi_part_performances: int
+    recordings_in_multi_part_performances: int
     multi_performance_pieces: int
     recordings_in_multi_performance_pieces: int
     pieces_merged_by_normalization: int
@@ -123,22 +163,12 @@ class AteppJoin(BaseModel):
 def build_piece_map(
     recordings: pl.DataFrame, performers: pl.DataFrame | None = None
 ) -> pl.DataFrame:
-    """One row per recording: its normalized piece, performance proxy and performer if known.
+    """One row per recording: its normalized piece, session, performance and performer if known.
 
     `performers` (optional) has columns `recording_id`, `performer_name` (from ATEPP).
     """
-    keys = [
-        piece_key(c, t)
-        for c, t in zip(
-            recordings["canonical_composer"], recordings["canonical_title"], strict=True
-        )
-    ]
-    catalogues = [
-        catalogue_ids(c, t)
-        for c, t in zip(
-            recordings["canonical_composer"], recordings["canonical_title"], strict=True
-        )
-    ]
+    pairs = list(zip(recordings["canonical_composer"], recordings["canonical_title"], strict=True))
+    keys = [piece_key(c, t) for c, t in pairs]
     frame = recordings.select(
         "recording_id",
         "canonical_composer",
@@ -150,8 +180,25 @@ def build_piece_map(
     ).with_columns(
         pl.Series("piece_key", keys, dtype=pl.String()),
         pl.Series("piece_id", [piece_id(k) for k in keys], dtype=pl.String()),
-        pl.Series("catalogue_ids", catalogues, dtype=pl.List(pl.String())),
-        pl.col("recording_id").alias("performance_id"),
+        pl.Series("catalogue_ids", [catalogue_ids(c, t) for c, t in pairs], pl.List(pl.String())),
+        pl.Series(
+            "session_id",
+            [session_key(name) for name in recordings["audio_filename"]],
+            dtype=pl.String(),
+        ),
+        pl.Series(
+            "_order",
+            [natural_order(name) for name in recordings["audio_filename"]],
+            dtype=pl.String(),
+        ),
+    )
+    frame = frame.with_columns(
+        (pl.col("session_id") + "/" + pl.col("piece_id")).alias("performance_id")
+    ).with_columns(
+        (pl.col("_order").rank("ordinal").over("performance_id") - 1)
+        .cast(pl.Int64)
+        .alias("part_index"),
+        pl.len().over("performance_id").cast(pl.Int64).alias("performance_parts"),
     )
     if performers is not None and performers.height:
         frame = frame.join(
@@ -164,35 +211,48 @@ def build_piece_map(
         .then(pl.lit(PERFORMER_SOURCE_ATEPP))
         .otherwise(pl.lit(PERFORMER_SOURCE_NONE))
         .alias("performer_source"),
-        pl.len().over("piece_id").cast(pl.Int64).alias("piece_performances"),
-        pl.col("recording_id").len().over("piece_id", "year").cast(pl.Int64).alias("_same_year"),
+        pl.col("performance_id")
+        .n_unique()
+        .over("piece_id")
+        .cast(pl.Int64)
+        .alias("piece_performances"),
+        pl.len().over("piece_id").cast(pl.Int64).alias("piece_recordings"),
         pl.col("split").n_unique().over("piece_id").cast(pl.Int64).alias("piece_splits"),
+        # Same piece + same year, other sessions: distinct contestants (the proxy).
+        (pl.col("session_id").n_unique().over("piece_id", "year") - 1)
+        .cast(pl.Int64)
+        .alias("same_year_other_contestants"),
     )
-    # Same piece + same year: distinct contestants (the proxy); else unknown unless ATEPP says.
-    return (
-        frame.with_columns((pl.col("_same_year") - 1).alias("same_year_other_contestants"))
-        .drop("_same_year")
-        .sort("piece_key", "year", "recording_id")
-    )
+    return frame.drop("_order").sort("piece_key", "year", "session_id", "part_index")
 
 
 def piece_stats(piece_map: pl.DataFrame) -> PieceStats:
-    raw = piece_map.group_by("canonical_composer", "canonical_title").len()
+    raw = piece_map.group_by("canonical_composer", "canonical_title").agg(
+        pl.len().alias("len"), pl.col("session_id").n_unique().alias("performances")
+    )
+    raw_multi = raw.filter(pl.col("performances") >= 2)
     normalized = piece_map.group_by("piece_id").agg(
-        pl.len().alias("n"),
+        pl.len().alias("recordings"),
+        pl.col("performance_id").n_unique().alias("performances"),
         pl.col("canonical_title").n_unique().alias("raw_titles"),
         pl.col("split").n_unique().alias("splits"),
     )
-    multi = normalized.filter(pl.col("n") >= 2)
+    multi = normalized.filter(pl.col("performances") >= 2)
+    parts = piece_map.group_by("performance_id").len().filter(pl.col("len") >= 2)
     return PieceStats(
         recordings=piece_map.height,
         hours=round(float(piece_map["duration"].sum()) / 3600, 3),
         raw_pieces=raw.height,
-        raw_multi_performance_pieces=raw.filter(pl.col("len") >= 2).height,
-        raw_recordings_in_multi_performance_pieces=int(raw.filter(pl.col("len") >= 2)["len"].sum()),
+        raw_multi_recording_pieces=raw.filter(pl.col("len") >= 2).height,
+        raw_multi_performance_pieces=raw_multi.height,
+        raw_recordings_in_multi_performance_pieces=int(raw_multi["len"].sum()),
         pieces=normalized.height,
+        multi_recording_pieces=normalized.filter(pl.col("recordings") >= 2).height,
+        performances=piece_map["performance_id"].n_unique(),
+        multi_part_performances=parts.height,
+        recordings_in_multi_part_performances=int(parts["len"].sum()),
         multi_performance_pieces=multi.height,
-        recordings_in_multi_performance_pieces=int(multi["n"].sum()),
+        recordings_in_multi_performance_pieces=int(multi["recordings"].sum()),
         pieces_merged_by_normalization=normalized.filter(pl.col("raw_titles") >= 2).height,
         multi_performance_pieces_spanning_splits=multi.filter(pl.col("splits") >= 2).height,
         recordings_with_performer_names=piece_map["performer_name"].is_not_null().sum(),
@@ -205,7 +265,8 @@ def normalization_report(piece_map: pl.DataFrame) -> pl.DataFrame:
         piece_map.group_by("piece_id", "piece_key")
         .agg(
             pl.col("canonical_title").unique().sort().alias("raw_titles"),
-            pl.len().alias("performances"),
+            pl.col("performance_id").n_unique().alias("performances"),
+            pl.len().alias("recordings"),
             pl.col("split").unique().sort().alias("splits"),
         )
         .filter(pl.col("raw_titles").list.len() >= 2)
@@ -214,11 +275,12 @@ def normalization_report(piece_map: pl.DataFrame) -> pl.DataFrame:
 
 
 def multi_performance_groups(piece_map: pl.DataFrame) -> pl.DataFrame:
-    """Normalized pieces with two or more performances (recordings)."""
+    """Normalized pieces with two or more performances (sessions collapsed)."""
     return (
         piece_map.group_by("piece_id", "piece_key")
         .agg(
-            pl.len().alias("performances"),
+            pl.col("performance_id").n_unique().alias("performances"),
+            pl.len().alias("recordings"),
             pl.col("canonical_title").n_unique().alias("raw_titles"),
             pl.col("year").unique().sort().alias("years"),
             pl.col("split").unique().sort().alias("splits"),

@@ -73,10 +73,14 @@ class PieceRow(BaseModel):
     piece_key: str
     piece_id: str
     catalogue_ids: list[str]
-    performance_id: str
+    session_id: str  # the source recording the file was cut from (one recital)
+    performance_id: str  # session + piece
+    part_index: int  # order of this file within its performance
+    performance_parts: int
     performer_name: str | None
     performer_source: str
     piece_performances: int
+    piece_recordings: int
     piece_splits: int
     same_year_other_contestants: int
     embedded: bool
@@ -105,6 +109,8 @@ class PairRow(BaseModel):
     label: str
     anchor_recording_id: str
     other_recording_id: str
+    anchor_performance_id: str
+    other_performance_id: str
     anchor_piece_id: str
     other_piece_id: str
     anchor_split: str

@@ -14,7 +14,18 @@ from typing import Any
 
 import polars as pl
 
-from piano_assets.engine.files import atomic_write_text, sha256_file, validate_key
+from piano_assets.engine import (
+    AudioError,
+    Embedder,
+    RecordingAudio,
+    SegmentPolicy,
+    convert_to_wav,
+    embed_recordings,
+    embedding_path,
+    plan_segments,
+)
+from piano_assets.engine.files import atomic_write_text, validate_key
+from piano_assets.engine.store import load_segments, read_provenance
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.maestro import records
 from piano_assets.maestro.archive import (
@@ -36,6 +47,19 @@ from piano_assets.maestro.metadata import (
     parse_maestro_metadata,
     read_maestro_metadata,
 )
+from piano_assets.maestro.pairs import PairPolicy, build_pairs, pair_problems, pair_stats
+from piano_assets.maestro.pieces import (
+    NORMALIZATION_RULE,
+    PERFORMER_PROXY_RULE,
+    build_piece_map,
+    find_atepp_metadata,
+    multi_performance_groups,
+    normalization_report,
+    piece_stats,
+    read_atepp_performers,
+)
+from piano_assets.maestro.tables import validate_rows, write_parquet
+from piano_assets.sources.errors import SourceError
 
 TIER = "maestro"
 TARGET_SAMPLE_RATE = 24_000
@@ -109,6 +133,7 @@ def read_source_metadata(paths: MaestroPaths, source_path: Path | None) -> tuple
     try:
         found = find_metadata_file(paths.cache)
     except MaestroMetadataError:
+        source_path = source_path or default_source_path(paths.cache)
         if source_path is None or not source_path.exists():
             raise
         packed = open_audio_source(source_path).read_metadata()
@@ -123,8 +148,6 @@ def read_source_metadata(paths: MaestroPaths, source_path: Path | None) -> tuple
 def write_recordings(
     paths: MaestroPaths, frame: pl.DataFrame, source: str, added: list[str]
 ) -> records.RecordingsManifest:
-    from piano_assets.maestro.tables import write_parquet
-
     digest = write_parquet(frame, paths.recordings_table, {"metadata_source": source})
     manifest = records.RecordingsManifest(
         metadata_source=source,
@@ -167,6 +190,7 @@ class AudioSourceResolver:
     settings: SourceSettings
     progress: Callable[[str], None] = log.info
     _source: AudioSource | None = field(default=None, init=False)
+    _error: Exception | None = field(default=None, init=False)
 
     def expected_sha256(self) -> str:
         return (self.settings.expected_sha256 or ZIP_SHA256).strip().lower()
@@ -199,20 +223,30 @@ class AudioSourceResolver:
         )
 
     def get(self) -> AudioSource:
+        """The source, resolved once; a failure is remembered, so 101 GB is hashed only once."""
+        if self._error is not None:
+            raise self._error
         if self._source is None:
-            path = self.source_path()
-            source = open_audio_source(path)
-            if self.settings.verify_sha256:
-                if source.kind != "zip":
-                    raise MaestroArchiveError(
-                        f"{path} is a folder: SHA-256 verification applies to the zip only"
-                    )
-                self.progress(f"verifying the SHA-256 of {path}")
-                verify_zip_sha256(
-                    path, self.expected_sha256(), verification_stamp(self.paths.work_dir, path)
-                )
-            self._source = source
+            try:
+                self._source = self._resolve()
+            except (MaestroArchiveError, OSError, SourceError, ValueError) as err:
+                self._error = err
+                raise
         return self._source
+
+    def _resolve(self) -> AudioSource:
+        path = self.source_path()
+        source = open_audio_source(path)
+        if self.settings.verify_sha256:
+            if source.kind != "zip":
+                raise MaestroArchiveError(
+                    f"{path} is a folder: SHA-256 verification applies to the zip only"
+                )
+            self.progress(f"verifying the SHA-256 of {path}")
+            verify_zip_sha256(
+                path, self.expected_sha256(), verification_stamp(self.paths.work_dir, path)
+            )
+        return source
 
 
 def _byte_progress(report: Callable[[str], None]) -> Callable[[int, int | None], None]:
@@ -245,10 +279,7 @@ def audio_is_done(paths: MaestroPaths, recording_id: str) -> bool:
 
 
 def convert_recording_audio(
-    paths: MaestroPaths,
-    row: Mapping[str, Any],
-    resolver: AudioSourceResolver,
-    convert: Callable[[Path, Path, int], object],
+    paths: MaestroPaths, row: Mapping[str, Any], resolver: AudioSourceResolver
 ) -> dict[str, Any]:
     """Original WAV (44.1/48 kHz stereo) → `audio_24k/<id>.wav` (24 kHz mono) + provenance."""
     recording_id = row["recording_id"]
@@ -270,11 +301,10 @@ def convert_recording_audio(
             )
         target = paths.audio(recording_id)
         try:
-            convert(fetched.path, target, TARGET_SAMPLE_RATE)
-        except Exception as err:
+            info = convert_to_wav(fetched.path, target, TARGET_SAMPLE_RATE)
+        except AudioError as err:
             raise MaestroArchiveError(
-                f"{recording_id}: could not convert {fetched.member} from {fetched.source_path}: "
-                f"{err}"
+                f"{recording_id}: {fetched.member} from {fetched.source_path}: {err}"
             ) from err
     finally:
         if fetched.source_kind == "zip":
@@ -293,9 +323,9 @@ def convert_recording_audio(
         source_channels=original.channels if original else None,
         sample_rate=TARGET_SAMPLE_RATE,
         channels=1,
-        seconds=round(converted.seconds or 0.0, 3),
+        seconds=round(info.duration_s, 3),
         bytes=target.stat().st_size,
-        sha256=sha256_file(target),
+        sha256=info.sha256,
     )
     atomic_write_text(
         paths.audio_provenance(recording_id), provenance.model_dump_json(indent=2) + "\n"
@@ -329,9 +359,7 @@ def row_of(rows: Mapping[str, Mapping[str, Any]], recording_id: str) -> Mapping[
 def recordings_metadata(
     paths: MaestroPaths, frame: pl.DataFrame, manifest: records.RecordingsManifest
 ) -> dict[str, Any]:
-    import dagster as dg  # metadata values only; the logic above stays Dagster-free
-
-    from piano_assets.maestro.pieces import build_piece_map, piece_stats
+    import dagster as dg  # metadata values only; the logic stays Dagster-free
 
     stats = piece_stats(build_piece_map(frame))
     return {
@@ -342,6 +370,7 @@ def recordings_metadata(
         "metadata_source": manifest.metadata_source,
         "raw_multi_performance_titles": stats.raw_multi_performance_pieces,
         "normalized_multi_performance_pieces": stats.multi_performance_pieces,
+        "performances": stats.performances,
         "table": dg.MetadataValue.path(str(paths.recordings_table)),
         "preview": dg.MetadataValue.md(
             markdown_table(
@@ -363,3 +392,306 @@ def markdown_table(rows: list[tuple[Any, ...]], header: list[str]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# -- embeddings (the shared engine) ----------------------------------------------------------
+
+
+class MaestroEmbeddingError(RuntimeError):
+    """The engine could not embed a recording; the message names it and the cause."""
+
+
+def embed_recordings_stage(
+    paths: MaestroPaths,
+    recording_ids: list[str],
+    embedder: Embedder,
+    policy: SegmentPolicy,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, dict[str, Any] | Exception]:
+    """24 kHz WAVs → 30 s segments → MuQ, batched across recordings, one file per recording."""
+    recordings = [
+        RecordingAudio(
+            recording_id=rid, audio_path=paths.audio(rid), extra_provenance={"tier": TIER}
+        )
+        for rid in recording_ids
+    ]
+    outcomes = embed_recordings(recordings, embedder, paths.embeddings_dir, policy, progress)
+    results: dict[str, dict[str, Any] | Exception] = {}
+    for outcome in outcomes:
+        if not outcome.ok:
+            results[outcome.recording_id] = MaestroEmbeddingError(
+                f"{outcome.recording_id}: {outcome.error}"
+            )
+            continue
+        results[outcome.recording_id] = {
+            "path": str(outcome.path),
+            "segments": outcome.n_segments,
+            "skipped_existing": outcome.skipped_existing,
+            "embedder": embedder.label,
+            "random_weights": embedder.is_random,
+        }
+    return results
+
+
+@dataclass
+class EmbeddingCoverage:
+    """What the store holds for a set of recordings (headers only: cheap)."""
+
+    embedded: list[str]
+    segments: int
+    seconds: float
+    labels: dict[str, records.EmbedderLabel]
+    unreadable: dict[str, str]
+    table: pl.DataFrame  # recording_id, segment_id, segment_index, start_s, end_s
+
+
+_SEGMENT_SCHEMA: dict[str, pl.DataType] = {
+    "recording_id": pl.String(),
+    "segment_id": pl.String(),
+    "segment_index": pl.Int64(),
+    "start_s": pl.Float64(),
+    "end_s": pl.Float64(),
+}
+
+
+def embedding_coverage(paths: MaestroPaths, recording_ids: list[str]) -> EmbeddingCoverage:
+    embedded: list[str] = []
+    labels: dict[str, records.EmbedderLabel] = {}
+    unreadable: dict[str, str] = {}
+    rows: list[tuple[str, str, int, float, float]] = []
+    for rid in recording_ids:
+        path = embedding_path(paths.embeddings_dir, rid)
+        if not path.is_file():
+            continue
+        try:
+            provenance = read_provenance(path)
+            segments = load_segments(path)
+        except (ValueError, OSError, KeyError) as err:
+            unreadable[rid] = f"{path}: {err}"
+            continue
+        embedded.append(rid)
+        labels[rid] = label_from_provenance(provenance)
+        rows += [(rid, s.segment_id, s.index, s.start_s, s.end_s) for s in segments]
+    table = pl.DataFrame(rows, schema=_SEGMENT_SCHEMA, orient="row")
+    return EmbeddingCoverage(
+        embedded=embedded,
+        segments=table.height,
+        seconds=float((table["end_s"] - table["start_s"]).sum()) if table.height else 0.0,
+        labels=labels,
+        unreadable=unreadable,
+        table=table,
+    )
+
+
+def stored_segments(paths: MaestroPaths, recording_ids: list[str]) -> pl.DataFrame:
+    return embedding_coverage(paths, recording_ids).table
+
+
+def label_from_provenance(provenance: Mapping[str, str]) -> records.EmbedderLabel:
+    return records.EmbedderLabel(
+        name=provenance.get("model_id", "unknown"),
+        random_weights=provenance.get("random_weights", "true") != "false",
+        label=provenance.get("embedder_label", "unknown embedder (no label stored)"),
+    )
+
+
+def combined_label(coverage: EmbeddingCoverage) -> records.EmbedderLabel | None:
+    """One label for a derived output; mixed embedders are named together, random first."""
+    labels = {label.label: label for label in coverage.labels.values()}
+    if not labels:
+        return None
+    if len(labels) == 1:
+        return next(iter(labels.values()))
+    ordered = sorted(labels.values(), key=lambda lab: (not lab.random_weights, lab.label))
+    return records.EmbedderLabel(
+        name=" + ".join(lab.name for lab in ordered),
+        random_weights=any(lab.random_weights for lab in ordered),
+        label="MIXED embedders: " + " | ".join(lab.label for lab in ordered),
+    )
+
+
+def planned_segments(recordings: pl.DataFrame, policy: SegmentPolicy) -> pl.DataFrame:
+    """The segment table the engine's policy gives for the metadata durations (for sizing)."""
+    rows = [
+        (s.recording_id, s.segment_id, s.index, s.start_s, s.end_s)
+        for rid, duration in recordings.select("recording_id", "duration").iter_rows()
+        for s in plan_segments(rid, duration, policy)
+    ]
+    return pl.DataFrame(rows, schema=_SEGMENT_SCHEMA, orient="row")
+
+
+# -- piece → performer map -------------------------------------------------------------------
+
+
+def build_piece_map_stage(paths: MaestroPaths) -> tuple[records.PieceMapManifest, dict[str, Any]]:
+    recordings = load_recordings(paths)
+    ids = recordings["recording_id"].to_list()
+    performers, atepp = read_atepp_performers(find_atepp_metadata(paths.atepp_cache), set(ids))
+    coverage = embedding_coverage(paths, ids)
+    label = combined_label(coverage)
+    per_recording = coverage.table.group_by("recording_id").agg(pl.len().alias("segments"))
+    piece_map = (
+        build_piece_map(recordings, performers)
+        .join(per_recording, on="recording_id", how="left")
+        .with_columns(
+            pl.col("segments").fill_null(0).cast(pl.Int64),
+            pl.col("recording_id").is_in(coverage.embedded).alias("embedded"),
+        )
+    )
+    validate_rows(piece_map, records.PieceRow, str(paths.piece_map_table))
+    stats = piece_stats(piece_map)
+    digest = write_parquet(
+        piece_map,
+        paths.piece_map_table,
+        {
+            "normalization_rule": NORMALIZATION_RULE,
+            "performer_proxy": PERFORMER_PROXY_RULE,
+            "embedder": label.label if label else "none",
+        },
+    )
+    manifest = records.PieceMapManifest(
+        table=str(paths.piece_map_table),
+        table_sha256=digest,
+        normalization_rule=NORMALIZATION_RULE,
+        performer_proxy=PERFORMER_PROXY_RULE,
+        stats=stats,
+        atepp=atepp,
+        recordings_covered=len(coverage.embedded),
+        recordings_missing_embeddings=sorted(set(ids) - set(coverage.embedded)),
+        segments=coverage.segments,
+        embedded_hours=round(coverage.seconds / 3600, 3),
+        embedder=label,
+    )
+    atomic_write_text(paths.piece_map_manifest, manifest.model_dump_json(indent=2) + "\n")
+    return manifest, _piece_map_metadata(paths, piece_map, manifest)
+
+
+def _piece_map_metadata(
+    paths: MaestroPaths, piece_map: pl.DataFrame, manifest: records.PieceMapManifest
+) -> dict[str, Any]:
+    import dagster as dg
+
+    stats = manifest.stats
+    merged = normalization_report(piece_map).head(25)
+    groups = multi_performance_groups(piece_map).head(25)
+    return {
+        "pieces": stats.pieces,
+        "multi_performance_pieces": stats.multi_performance_pieces,
+        "multi_recording_pieces": stats.multi_recording_pieces,
+        "raw_titles": stats.raw_pieces,
+        "raw_multi_performance_titles": stats.raw_multi_performance_pieces,
+        "raw_multi_recording_titles": stats.raw_multi_recording_pieces,
+        "performances": stats.performances,
+        "multi_part_performances": stats.multi_part_performances,
+        "pieces_merged_by_normalization": stats.pieces_merged_by_normalization,
+        "recordings": stats.recordings,
+        "recordings_covered": manifest.recordings_covered,
+        "hours": stats.hours,
+        "embedded_hours": manifest.embedded_hours,
+        "segments": manifest.segments,
+        "recordings_with_performer_names": stats.recordings_with_performer_names,
+        "atepp": manifest.atepp.note or f"joined from {manifest.atepp.path}",
+        "performer_proxy": PERFORMER_PROXY_RULE,
+        "embedder": manifest.embedder.label if manifest.embedder else "none",
+        "random_weights": bool(manifest.embedder and manifest.embedder.random_weights),
+        "table": dg.MetadataValue.path(str(paths.piece_map_table)),
+        "normalization_effect": dg.MetadataValue.md(
+            f"Raw titles with 2+ performances: **{stats.raw_multi_performance_pieces}** → "
+            f"normalized pieces with 2+ performances: **{stats.multi_performance_pieces}** "
+            f"(counting recordings instead: {stats.raw_multi_recording_pieces} → "
+            f"{stats.multi_recording_pieces}). {stats.pieces_merged_by_normalization} normalized "
+            "pieces merge 2+ raw titles:\n\n"
+            + markdown_table(
+                merged.select(
+                    "performances", "recordings", "piece_key", "raw_titles", "splits"
+                ).rows(),
+                ["performances", "recordings", "normalized piece", "raw titles", "splits"],
+            )
+        ),
+        "multi_performance_pieces_table": dg.MetadataValue.md(
+            markdown_table(
+                groups.select(
+                    "performances", "recordings", "piece_key", "raw_titles", "years", "splits"
+                ).rows(),
+                ["performances", "recordings", "piece", "distinct raw titles", "years", "splits"],
+            )
+        ),
+    }
+
+
+# -- contrastive pairs -----------------------------------------------------------------------
+
+
+def build_pairs_stage(
+    paths: MaestroPaths, policy: PairPolicy
+) -> tuple[records.PairsManifest, dict[str, Any]]:
+    if not paths.piece_map_table.is_file():
+        raise MaestroMetadataError(
+            f"{paths.piece_map_table} is missing: materialize maestro_piece_performer_map first"
+        )
+    piece_map = pl.read_parquet(paths.piece_map_table)
+    coverage = embedding_coverage(paths, piece_map["recording_id"].to_list())
+    covered_map = piece_map.filter(pl.col("recording_id").is_in(coverage.embedded))
+    pairs = build_pairs(coverage.table, covered_map, policy)
+    problems = pair_problems(pairs, set(coverage.table["segment_id"]), policy.allow_cross_split)
+    if problems:
+        raise ValueError(f"contrastive pairs are inconsistent: {'; '.join(problems)}")
+    validate_rows(pairs, records.PairRow, str(paths.pairs_table))
+    label = combined_label(coverage)
+    stats = pair_stats(pairs, policy)
+    digest = write_parquet(
+        pairs,
+        paths.pairs_table,
+        {
+            "policy": policy.model_dump_json(),
+            "embedder": label.label if label else "none",
+            "performer_proxy": PERFORMER_PROXY_RULE,
+        },
+    )
+    manifest = records.PairsManifest(
+        table=str(paths.pairs_table),
+        table_sha256=digest,
+        policy=policy,
+        stats=stats,
+        segments_available=coverage.segments,
+        recordings_covered=len(coverage.embedded),
+        embedder=label,
+    )
+    atomic_write_text(paths.pairs_manifest, manifest.model_dump_json(indent=2) + "\n")
+    return manifest, _pairs_metadata(paths, pairs, manifest)
+
+
+def _pairs_metadata(
+    paths: MaestroPaths, pairs: pl.DataFrame, manifest: records.PairsManifest
+) -> dict[str, Any]:
+    import dagster as dg
+
+    stats = manifest.stats
+    relations = pairs.group_by("label", "performer_relation").len().sort("label", "len")
+    return {
+        "pairs": stats.pairs,
+        "positives": stats.positives,
+        "negatives": stats.negatives,
+        "anchors": stats.anchors,
+        "anchors_short_of_positives": stats.anchors_short_of_positives,
+        "cross_split_pairs": stats.cross_split_pairs,
+        "pairs_per_pool": dg.MetadataValue.json(stats.pools),
+        "seed": manifest.policy.seed,
+        "policy": dg.MetadataValue.json(manifest.policy.model_dump()),
+        "segments_available": manifest.segments_available,
+        "recordings_covered": manifest.recordings_covered,
+        "embedder": manifest.embedder.label if manifest.embedder else "none",
+        "random_weights": bool(manifest.embedder and manifest.embedder.random_weights),
+        "table": dg.MetadataValue.path(str(paths.pairs_table)),
+        "performer_relations": dg.MetadataValue.md(
+            markdown_table(relations.rows(), ["label", "performer relation", "pairs"])
+        ),
+        "preview": dg.MetadataValue.md(
+            markdown_table(
+                pairs.select("label", "anchor_segment_id", "other_segment_id", "anchor_split")
+                .head(10)
+                .rows(),
+                ["label", "anchor", "other", "split"],
+            )
+        ),
+    }
