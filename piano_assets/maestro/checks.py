@@ -9,6 +9,7 @@ from piano_assets.maestro.assets import (
     maestro_piece_performer_map,
     maestro_recordings,
 )
+from piano_assets.maestro.metadata import MaestroMetadataError
 from piano_assets.maestro.pairs import build_pairs, pair_problems
 from piano_assets.maestro.partitions import MAESTRO_PARTITIONS_NAME
 from piano_assets.maestro.records import PairRow, PairsManifest, PieceMapManifest, PieceRow
@@ -127,8 +128,11 @@ def maestro_pairs_valid(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
     paths = stages.MaestroPaths(model_repo.layout())
     pairs = pl.read_parquet(paths.pairs_table)
     manifest = PairsManifest.model_validate_json(paths.pairs_manifest.read_text("utf-8"))
-    piece_map = pl.read_parquet(paths.piece_map_table).filter(pl.col("embedded"))
-    segments = stages.stored_segments(paths, piece_map["recording_id"].to_list())
+    try:
+        piece_map, coverage = stages.pairs_inputs(paths)
+    except MaestroMetadataError as err:
+        return dg.AssetCheckResult(passed=False, description=str(err))
+    segments = coverage.table
     problems = pair_problems(pairs, set(segments["segment_id"]), manifest.policy.allow_cross_split)
     try:
         validate_rows(pairs, PairRow, str(paths.pairs_table))

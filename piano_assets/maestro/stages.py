@@ -483,10 +483,6 @@ def embedding_coverage(paths: MaestroPaths, recording_ids: list[str]) -> Embeddi
     )
 
 
-def stored_segments(paths: MaestroPaths, recording_ids: list[str]) -> pl.DataFrame:
-    return embedding_coverage(paths, recording_ids).table
-
-
 def label_from_provenance(provenance: Mapping[str, str]) -> records.EmbedderLabel:
     return records.EmbedderLabel(
         name=provenance.get("model_id", "unknown"),
@@ -622,6 +618,24 @@ def _piece_map_metadata(
 # -- contrastive pairs -----------------------------------------------------------------------
 
 
+def pairs_inputs(paths: MaestroPaths) -> tuple[pl.DataFrame, EmbeddingCoverage]:
+    """The map's embedded recordings and their stored segments (what pairs are built from).
+
+    The map decides which recordings take part; a recording it calls embedded whose
+    embeddings are gone means the map is stale, which is an error, not a silent drop.
+    """
+    piece_map = pl.read_parquet(paths.piece_map_table)
+    covered_map = piece_map.filter(pl.col("embedded"))
+    coverage = embedding_coverage(paths, covered_map["recording_id"].to_list())
+    gone = sorted(set(covered_map["recording_id"]) - set(coverage.embedded))
+    if gone:
+        raise MaestroMetadataError(
+            f"{len(gone)} recordings the piece map calls embedded have no readable embeddings "
+            f"now (e.g. {gone[:3]}): materialize maestro_piece_performer_map again"
+        )
+    return covered_map, coverage
+
+
 def build_pairs_stage(
     paths: MaestroPaths, policy: PairPolicy
 ) -> tuple[records.PairsManifest, dict[str, Any]]:
@@ -629,9 +643,7 @@ def build_pairs_stage(
         raise MaestroMetadataError(
             f"{paths.piece_map_table} is missing: materialize maestro_piece_performer_map first"
         )
-    piece_map = pl.read_parquet(paths.piece_map_table)
-    coverage = embedding_coverage(paths, piece_map["recording_id"].to_list())
-    covered_map = piece_map.filter(pl.col("recording_id").is_in(coverage.embedded))
+    covered_map, coverage = pairs_inputs(paths)
     pairs = build_pairs(coverage.table, covered_map, policy)
     problems = pair_problems(pairs, set(coverage.table["segment_id"]), policy.allow_cross_split)
     if problems:
