@@ -10,6 +10,16 @@ from piano_assets.resources import ModelRepoResource
 
 # composite_labels is produced by another project (post-taxonomy); we only look at it.
 OBSERVED_DATA_DIRS: tuple[str, ...] = (*KEPT_DATA_DIRS, "composite_labels")
+# What T3 writes into maestro_cache/; the raw MAESTRO data is the rest.
+_PLATFORM_OUTPUTS = {
+    "maestro_cache": (
+        "audio_24k",
+        "muq_embeddings",
+        "recordings.",
+        "piece_performer_map.",
+        "contrastive_pairs.",
+    ),
+}
 _GROUPS = {
     "percepiano_cache": "percepiano",
     "percepiano_midi": "percepiano",
@@ -25,7 +35,9 @@ def _observed_cache(folder: str) -> dg.SourceAsset:
         description=f"`model/data/{folder}/`: kept by the user; observed, never written.",
     )
     def _observe(model_repo: ModelRepoResource) -> dg.ObserveResult:
-        summary = summarize_folder(model_repo.layout().data / folder)
+        summary = summarize_folder(
+            model_repo.layout().data / folder, _PLATFORM_OUTPUTS.get(folder, ())
+        )
         return dg.ObserveResult(
             data_version=dg.DataVersion(summary.data_version),
             metadata={

@@ -22,14 +22,25 @@ class FolderSummary:
         return self.fingerprint if self.exists else "missing"
 
 
-def summarize_folder(path: Path) -> FolderSummary:
-    """Count files and bytes, and fingerprint the listing cheaply (no content hashing)."""
+def summarize_folder(path: Path, ignore: tuple[str, ...] = ()) -> FolderSummary:
+    """Count files and bytes, and fingerprint the listing cheaply (no content hashing).
+
+    Top-level entries whose name starts with one of `ignore` are left out (outputs that the
+    platform itself writes into a kept folder must not make its inputs look changed).
+    """
     if not path.exists():
         return FolderSummary(path, exists=False, files=0, bytes=0, fingerprint="")
     digest = hashlib.sha256()
     files = 0
     total = 0
-    for item in sorted(p for p in path.rglob("*") if p.is_file() and not is_temporary(p)):
+    candidates = (
+        p
+        for p in path.rglob("*")
+        if p.is_file()
+        and not is_temporary(p)
+        and not p.relative_to(path).parts[0].startswith(ignore or ("\0",))
+    )
+    for item in sorted(candidates):
         stat = item.stat()
         files += 1
         total += stat.st_size
