@@ -56,10 +56,16 @@ class RunAllOutcome:
         return list(latest.values())
 
 
+READINESS_GROUP = "readiness"
+
+
 def plan_stages(
     defs: dg.Definitions,
-) -> tuple[list[dg.AssetKey], dict[str, list[dg.AssetKey]], list[dg.AssetKey]]:
-    """Split materializable assets into upstream, per-partitions-def, and downstream stages."""
+) -> tuple[list[dg.AssetKey], dict[str, list[dg.AssetKey]], list[dg.AssetKey], list[dg.AssetKey]]:
+    """Split materializable assets into upstream, per-partitions-def, downstream and final stages.
+
+    The final stage (group `readiness`) runs alone, after every other check has reported.
+    """
     graph = defs.resolve_asset_graph()
     materializable = sorted(graph.materializable_asset_keys)
     partitioned: dict[str, list[dg.AssetKey]] = {}
@@ -92,8 +98,12 @@ def plan_stages(
         for key in materializable
         if key not in partitioned_keys and key not in downstream_of_partitioned
     ]
-    downstream = [key for key in materializable if key in downstream_of_partitioned]
-    return upstream, partitioned, downstream
+    final = [key for key in materializable if graph.get(key).group_name == READINESS_GROUP]
+    upstream = [key for key in upstream if key not in final]
+    downstream = [
+        key for key in materializable if key in downstream_of_partitioned and key not in final
+    ]
+    return upstream, partitioned, downstream, final
 
 
 def _run(
@@ -146,7 +156,7 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
 def materialize_everything(
     defs: dg.Definitions, instance: dg.DagsterInstance, partitions_per_run: int = 50
 ) -> RunAllOutcome:
-    upstream, partitioned, downstream = plan_stages(defs)
+    upstream, partitioned, downstream, final = plan_stages(defs)
     stages: list[StageOutcome] = []
 
     first = StageOutcome("unpartitioned upstream (reorganize, results, catalogs)")
@@ -163,7 +173,12 @@ def materialize_everything(
             _run(defs, instance, keys, stage, {RANGE_START: chunk[0], RANGE_END: chunk[-1]})
         stages.append(stage)
 
-    last = StageOutcome("unpartitioned downstream (metadata, maps, readiness)")
+    last = StageOutcome("unpartitioned downstream (metadata, maps, pairs)")
     _run(defs, instance, downstream, last)
     stages.append(last)
+
+    if final:
+        readiness = StageOutcome("readiness (the six gating criteria)")
+        _run(defs, instance, final, readiness)
+        stages.append(readiness)
     return RunAllOutcome(stages)
