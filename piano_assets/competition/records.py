@@ -21,6 +21,7 @@ from piano_assets.competition.results import (
     Round,
 )
 from piano_assets.engine.files import atomic_open
+from piano_assets.engine.segment import segment_id as engine_segment_id
 
 RowT = TypeVar("RowT", bound=BaseModel)
 
@@ -104,7 +105,8 @@ class SegmentRecord(BaseModel):
 
 
 def segment_id(recording_id: str, index: int) -> str:
-    return f"{recording_id}-seg{index:04d}"
+    """The engine's segment id, so metadata lines and embedding files name segments alike."""
+    return engine_segment_id(recording_id, index)
 
 
 def piece_label(spec: RecordingSpec, performer: PerformerResult | None) -> str:
