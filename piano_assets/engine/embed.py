@@ -89,13 +89,15 @@ def _local_weights(weights: str) -> str | None:
     folder = Path(weights).expanduser()
     if folder.is_dir() and (folder / "config.json").exists():
         return str(folder)
-    if "/" not in weights or folder.exists():
+    looks_like_path = weights.startswith(("/", ".", "~")) or weights.count("/") != 1
+    if looks_like_path or folder.exists():
         return None
     try:
         from huggingface_hub import try_to_load_from_cache
-    except ImportError:
+
+        cached = try_to_load_from_cache(weights, "config.json")
+    except (ImportError, ValueError):  # not a valid Hugging Face id
         return None
-    cached = try_to_load_from_cache(weights, "config.json")
     return weights if isinstance(cached, str) else None
 
 
