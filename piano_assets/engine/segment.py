@@ -2,33 +2,53 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, TypeAdapter
+import polars as pl
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from piano_assets.engine.files import atomic_write_text, validate_key
+from piano_assets.engine.files import atomic_path, atomic_write_text, validate_key
 
 
 @dataclass(frozen=True)
 class SegmentPolicy:
-    """Windows of `segment_seconds`, back to back, from the start of the recording.
+    """Windows of `segment_seconds`, back to back from the start, no overlap.
 
-    Tail policy: the remainder after the last full window is kept as a shorter final segment
-    when it lasts at least `min_tail_seconds`, and dropped otherwise. A recording shorter than
-    one window but at least `min_tail_seconds` long gives one short segment.
+    Tail policy: what remains after the last full window is kept as a shorter final segment
+    when it lasts at least `min_tail_seconds`, and dropped otherwise (MuQ gives 25 frames per
+    second, so a 5 s tail still yields 125 frames). A recording shorter than one window but at
+    least `min_tail_seconds` long gives one short segment; a shorter one gives none. Set
+    `min_tail_seconds = segment_seconds` to keep full windows only, or 0 to keep every tail.
     """
 
     segment_seconds: float = 30.0
     min_tail_seconds: float = 5.0
 
     def __post_init__(self) -> None:
-        if self.segment_seconds <= 0 or self.min_tail_seconds < 0:
-            raise ValueError(f"invalid segment policy {self}")
+        if self.segment_seconds <= 0 or not 0 <= self.min_tail_seconds <= self.segment_seconds:
+            raise ValueError(
+                f"invalid segment policy {self}: need segment_seconds > 0 and "
+                "0 <= min_tail_seconds <= segment_seconds"
+            )
+
+    def window_samples(self, sample_rate: int) -> int:
+        return max(1, round(self.segment_seconds * sample_rate))
+
+    def keeps(self, samples: int, sample_rate: int) -> bool:
+        """Whether a window of `samples` (full, or the tail) becomes a segment."""
+        if samples <= 0:
+            return False
+        if samples >= self.window_samples(sample_rate):
+            return True
+        return samples >= round(self.min_tail_seconds * sample_rate)
 
 
 class Segment(BaseModel):
+    """One row of a segment table."""
+
+    model_config = ConfigDict(frozen=True)
+
     segment_id: str
     recording_id: str
     index: int
@@ -47,44 +67,74 @@ def segment_id(recording_id: str, index: int) -> str:
     return f"{recording_id}_seg{index:03d}"
 
 
-def plan_segments(recording_id: str, duration_s: float, policy: SegmentPolicy) -> list[Segment]:
+def make_segment(
+    recording_id: str, index: int, start_sample: int, end_sample: int, sample_rate: int
+) -> Segment:
+    return Segment(
+        segment_id=segment_id(recording_id, index),
+        recording_id=recording_id,
+        index=index,
+        start_s=round(start_sample / sample_rate, 6),
+        end_s=round(end_sample / sample_rate, 6),
+    )
+
+
+def plan_segments(
+    recording_id: str, duration_s: float, policy: SegmentPolicy, sample_rate: int = 24_000
+) -> list[Segment]:
+    """The segment table for a recording of `duration_s`, without reading audio.
+
+    Counts in samples at `sample_rate`, exactly as the streaming engine cuts, so the plan
+    equals what `embed_recordings` stores for the same file.
+    """
     validate_key(recording_id)
+    total = round(duration_s * sample_rate)
+    window = policy.window_samples(sample_rate)
     segments: list[Segment] = []
-    start = 0.0
-    index = 0
-    while start < duration_s:
-        end = min(start + policy.segment_seconds, duration_s)
-        is_full = end - start >= policy.segment_seconds - 1e-9
-        if not is_full and end - start < policy.min_tail_seconds:
+    for index, start in enumerate(range(0, total, window)):
+        end = min(start + window, total)
+        if not policy.keeps(end - start, sample_rate):
             break
-        segments.append(
-            Segment(
-                segment_id=segment_id(recording_id, index),
-                recording_id=recording_id,
-                index=index,
-                start_s=round(start, 6),
-                end_s=round(end, 6),
-            )
-        )
-        index += 1
-        start = end
+        segments.append(make_segment(recording_id, index, start, end, sample_rate))
     return segments
 
 
+def segments_to_json(segments: list[Segment]) -> str:
+    return _SEGMENTS.dump_json(segments).decode()
+
+
+def segments_from_json(text: str | bytes) -> list[Segment]:
+    return _SEGMENTS.validate_json(text)
+
+
+_TABLE_SCHEMA: dict[str, pl.DataType] = {
+    "segment_id": pl.String(),
+    "recording_id": pl.String(),
+    "index": pl.Int64(),
+    "start_s": pl.Float64(),
+    "end_s": pl.Float64(),
+}
+
+
+def segments_to_frame(segments: list[Segment]) -> pl.DataFrame:
+    return pl.DataFrame([s.model_dump() for s in segments], schema=_TABLE_SCHEMA, orient="row")
+
+
 def write_segment_table(path: Path, segments: list[Segment]) -> None:
+    """Atomically write a segment table: Parquet for a `.parquet` path, JSON otherwise."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        with atomic_path(path) as tmp:
+            segments_to_frame(segments).write_parquet(tmp)
+        return
     atomic_write_text(path, _SEGMENTS.dump_json(segments, indent=1).decode() + "\n")
 
 
 def read_segment_table(path: Path) -> list[Segment]:
+    path = Path(path)
     try:
-        return _SEGMENTS.validate_json(Path(path).read_bytes())
-    except (OSError, ValueError) as err:
+        if path.suffix == ".parquet":
+            return _SEGMENTS.validate_python(pl.read_parquet(path).to_dicts())
+        return _SEGMENTS.validate_json(path.read_bytes())
+    except (OSError, ValueError, pl.exceptions.PolarsError) as err:
         raise ValueError(f"{path}: not a valid segment table: {err}") from err
-
-
-def segments_to_json(segments: list[Segment]) -> str:
-    return json.dumps([s.model_dump() for s in segments])
-
-
-def segments_from_json(text: str) -> list[Segment]:
-    return _SEGMENTS.validate_json(text)
