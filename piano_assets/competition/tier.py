@@ -40,7 +40,7 @@ from piano_assets.engine import (
     read_provenance,
     write_segment_table,
 )
-from piano_assets.engine.files import atomic_write_text, sha256_file, validate_key
+from piano_assets.engine.files import atomic_path, atomic_write_text, sha256_file, validate_key
 from piano_assets.engine.store import load_segments
 from piano_assets.sources.wav import read_wav_header
 from piano_assets.sources.ytdlp import TARGET_CHANNELS, TARGET_SAMPLE_RATE
@@ -273,8 +273,11 @@ def write_metadata(paths: Chopin2021Paths, registered: list[str]) -> WrittenMeta
                 ),
             )
         )
-    write_jsonl(paths.metadata, rows)
-    write_jsonl(paths.results, resolved_rows)
+    # Both files go to temporary names first and are renamed together at the end, so a crash
+    # never leaves a new metadata.jsonl beside an old results.jsonl.
+    with atomic_path(paths.metadata) as metadata_tmp, atomic_path(paths.results) as results_tmp:
+        write_jsonl(metadata_tmp, rows)
+        write_jsonl(results_tmp, resolved_rows)
     return WrittenMetadata(rows, results, missing, label)
 
 

@@ -1,0 +1,124 @@
+"""The whole T2 tier on the clean sample world, offline: every asset, every check, the outputs."""
+
+import json
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from piano_assets.competition.assets import competition_assets
+from piano_assets.competition.checks import competition_checks
+from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.competition.records import ResultRecord, SegmentRecord, read_jsonl
+from piano_assets.competition.results import PLACEMENT_ORDINAL
+from piano_assets.layout import ModelRepoLayout
+from piano_assets.reorganize.assets import reorganize_assets
+from piano_assets.resources import (
+    ModelRepoResource,
+    MuqEmbedderResource,
+    SourceUrlsResource,
+    WebResource,
+    YtDlpResource,
+)
+from piano_assets.runner import RANGE_END, RANGE_START
+from piano_assets.sample.competition_world import build_competition_world
+from piano_assets_tests.test_competition_results import PUBLISHED_PRIZES
+
+pytestmark = pytest.mark.slow
+
+TIER_ASSETS = ["chopin2021_audio", "chopin2021_segments", "chopin2021_muq_embeddings"]
+
+
+def test_tier_materializes_end_to_end_offline(tmp_path: Path) -> None:
+    started = time.monotonic()
+    root = tmp_path / "repo"
+    root.mkdir()
+    world = build_competition_world(tmp_path / "world")
+    resources = {
+        "model_repo": ModelRepoResource(root=str(root), dry_run=False),
+        "muq": MuqEmbedderResource(mode="random", random_size="tiny"),
+        "ytdlp": YtDlpResource(allow_file_urls=True),
+        "web": WebResource(),
+        "source_urls": SourceUrlsResource(
+            chopin2021_base_url=world.chopin2021_base_url,
+            chopin2021_channel_url=world.chopin2021_channel_url,
+        ),
+    }
+    instance = dg.DagsterInstance.ephemeral()
+    everything = [*reorganize_assets, *competition_assets, *competition_checks]
+
+    def run(selection: list[str], **kwargs: object) -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            everything, instance=instance, resources=resources, selection=selection, **kwargs
+        )
+
+    upstream = run(["chopin2021_results", "chopin2021_video_catalog"])
+    keys = sorted(instance.get_dynamic_partitions(CHOPIN2021_PARTITIONS_NAME))
+    assert dict.fromkeys(keys) == dict.fromkeys(sorted(world.expected_recordings.values()))
+    catalog_meta = upstream.asset_materializations_for_node("chopin2021_video_catalog")[0].metadata
+    assert "session" in catalog_meta["ledger"].value and "another edition" in (
+        catalog_meta["ledger"].value
+    )
+
+    # One run for every recording (a multi-run backfill of this size is a single run).
+    tier = run(TIER_ASSETS, tags={RANGE_START: keys[0], RANGE_END: keys[-1]})
+    assert tier.success
+    for asset in TIER_ASSETS:
+        assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(keys)
+
+    final = run(["chopin2021_metadata"])
+    assert final.success
+    checks = [
+        *upstream.get_asset_check_evaluations(),
+        *final.get_asset_check_evaluations(),
+    ]
+    assert {c.check_name for c in checks} == {spec.name for spec in _check_specs()}
+    assert all(c.passed for c in checks), [(c.check_name, c.description) for c in checks]
+    completeness = next(
+        c for c in checks if c.check_name == "every_recording_has_audio_and_embeddings"
+    )
+    assert "RANDOM" in completeness.description.upper()
+
+    layout = ModelRepoLayout(root)
+    results = read_jsonl(layout.chopin2021 / "results.jsonl", ResultRecord)
+    laureates = sorted(
+        ((r.prize, r.performer) for r in results if r.prize),
+        key=PUBLISHED_PRIZES.index,
+    )
+    assert laureates == PUBLISHED_PRIZES
+    segments = read_jsonl(layout.chopin2021 / "metadata.jsonl", SegmentRecord)
+    assert {s.recording_id for s in segments} == set(keys)
+    by_performer = {r.performer: r for r in results}
+    for segment in segments:
+        row = by_performer[segment.performer]
+        assert (segment.placement, segment.ordinal) == (row.placement, row.ordinal)
+        assert segment.ordinal == PLACEMENT_ORDINAL[segment.placement]
+        assert segment.provenance.embedder_is_random
+        assert (layout.chopin2021 / segment.embedding_file).is_file()
+    liu_final = [s for s in segments if s.recording_id == "f-liu-bruce-xiaoyu-01"]
+    assert liu_final and liu_final[0].piece == "Piano Concerto in E minor, Op. 11"
+    assert {s.piece for s in segments if s.recording_id == "s1-lee-jaeyoon-01"} == {
+        "stage I recital"
+    }
+
+    meta = final.asset_materializations_for_node("chopin2021_metadata")[0].metadata
+    yield_md = meta["yield_per_round"].value
+    assert "| final | 12 | 2 | 2 |" in yield_md  # 12 finalists, 2 performers, 2 recordings
+    assert meta["segments"].value == len(segments)
+
+    # Listing again registers nothing new and keeps every key.
+    again = run(["chopin2021_video_catalog"])
+    assert (
+        again.asset_materializations_for_node("chopin2021_video_catalog")[0]
+        .metadata["newly_registered"]
+        .value
+        == []
+    )
+    assert sorted(instance.get_dynamic_partitions(CHOPIN2021_PARTITIONS_NAME)) == keys
+    assert json.loads((world.world_dir / "competition_world.json").read_text())
+    assert time.monotonic() - started < 120
+
+
+def _check_specs() -> list[dg.AssetCheckSpec]:
+    return [spec for check in competition_checks for spec in check.check_specs]
