@@ -145,6 +145,27 @@ def test_missing_cargo_is_a_warning_never_a_silent_pass(
     assert "cargo was not found" in evaluation.description  # type: ignore[attr-defined]
 
 
+@pytest.mark.skipif(find_cargo() is None, reason="needs cargo to build the pipeline")
+def test_pipeline_check_fails_cleanly_when_only_the_code_has_moved(tmp_path: Path) -> None:
+    layout = make_repo(tmp_path)
+    code = next(
+        a
+        for a in reorganize_assets
+        if Step.PIPELINE_CODE.value in {k.to_user_string() for k in a.keys}
+    )
+    result = dg.materialize(
+        [code, *reorganize_checks],
+        selection=[Step.PIPELINE_CODE.value],
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"model_repo": ModelRepoResource(root=str(layout.root))},
+        raise_on_error=False,
+    )
+    evaluation = _evaluations(result)[("masterclass_pipeline_code", "pipeline_builds_and_runs")]
+    assert evaluation.passed is False  # type: ignore[attr-defined]
+    assert "materialize masterclass_pipeline_data" in evaluation.description  # type: ignore[attr-defined]
+    assert (layout.pipeline / "Cargo.toml").is_file()
+
+
 def test_purge_needs_confirmation_and_restore_undoes(tmp_path: Path) -> None:
     layout = make_repo(tmp_path)
     original = tree(layout.root)

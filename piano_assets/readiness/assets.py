@@ -1,22 +1,40 @@
 """`readiness_report`: one place in the UI that says whether the training data is complete.
 
-It reads the latest result of every gating check (see `criteria.py`) from the instance and
-fails, listing what is missing, unless all six criteria pass. Materialize it after the tiers
-(the main command does so last).
+It judges the user's six gating criteria from the files in the model repo (see `criteria.py`),
+shows a markdown report (pass/fail, counts, links to each criterion's assets) and fails, naming
+what is missing, unless all six pass: "complete" is a green materialization you can see.
 
-Automation: every asset here can run on `AutomationCondition.eager()` (downstream eager:
-materialize when a parent updates). It is off by default; set
-`PIANO_ASSETS_AUTOMATION=eager` and start the daemon's automation sensor to turn it on.
+Automation conditions (off by default)
+--------------------------------------
+Every asset can be driven by `dg.AutomationCondition.eager()` ("downstream eager": materialize
+when a parent updated and none of its parents is missing or in progress). It is off unless the
+environment sets `PIANO_ASSETS_AUTOMATION=eager`:
+
+* `readiness_report` takes the condition itself (below), so once the tiers update, the report
+  refreshes on its own.
+* The other groups' assets live in modules this group does not own. `with_eager_automation`
+  applies the same setting to any list of assets; turning it on graph-wide means wrapping them in
+  `definitions.py`: `assets=with_eager_automation(all_assets)` (not done here: that file belongs
+  to the lead).
+* Conditions are evaluated by the daemon's automation sensor (`default_automation_condition_sensor`,
+  listed under Automation in the UI); run `dagster-daemon` (or `dagster dev`) and check it is
+  running. Per-recording partitioned assets only update partitions that are registered, so
+  pair eager automation with the catalog sensors in `sensors.py`.
 """
 
 import os
+from collections.abc import Sequence
 
 import dagster as dg
 
-from piano_assets.readiness.criteria import CheckOutcome, all_check_refs, evaluate, render_report
-from piano_assets.resources import ModelRepoResource, MuqEmbedderResource
+from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.readiness.criteria import evaluate_readiness, render_report
+from piano_assets.resources import ModelRepoResource
 
-GATED_PARENTS = [
+AUTOMATION_ENV = "PIANO_ASSETS_AUTOMATION"
+
+# The last asset of each gated group (plus the pipeline moves the first criteria judge).
+GATED_PARENTS: tuple[str, ...] = (
     "masterclass_pipeline_code",
     "masterclass_pipeline_data",
     "legacy_tools_removed",
@@ -24,67 +42,71 @@ GATED_PARENTS = [
     "superseded_plans_removed",
     "chopin2021_metadata",
     "maestro_piece_performer_map",
-]
+)
+
+
+def eager_automation_enabled() -> bool:
+    return os.environ.get(AUTOMATION_ENV, "").strip().lower() == "eager"
 
 
 def automation_condition() -> dg.AutomationCondition | None:
-    """Downstream-eager automation, only when PIANO_ASSETS_AUTOMATION=eager (off by default)."""
-    if os.environ.get("PIANO_ASSETS_AUTOMATION", "").lower() == "eager":
-        return dg.AutomationCondition.eager()
-    return None
+    """Downstream-eager automation when PIANO_ASSETS_AUTOMATION=eager, else none (default)."""
+    return dg.AutomationCondition.eager() if eager_automation_enabled() else None
 
 
-def latest_check_outcomes(instance: dg.DagsterInstance) -> dict[str, CheckOutcome]:
-    refs = all_check_refs()
-    keys = [dg.AssetCheckKey(dg.AssetKey(ref.asset), ref.check) for ref in refs]
-    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
-    outcomes: dict[str, CheckOutcome] = {}
-    for ref, key in zip(refs, keys, strict=True):
-        record = records.get(key)
-        event = record.event.dagster_event if record and record.event else None
-        evaluation = event.event_specific_data if event else None
-        if isinstance(evaluation, dg.AssetCheckEvaluation):
-            outcomes[ref.label] = CheckOutcome(
-                passed=evaluation.passed,
-                severity=evaluation.severity.value,
-                description=evaluation.description or "",
-                run_id=record.run_id if record else "",
-            )
-    return outcomes
+def with_eager_automation(
+    assets: Sequence[dg.AssetsDefinition | dg.SourceAsset],
+) -> list[dg.AssetsDefinition | dg.SourceAsset]:
+    """The same assets, with `eager()` on every spec when the setting is on (unchanged if off).
+    Observable source assets are left alone: they are observed, not materialized."""
+    condition = automation_condition()
+    if condition is None:
+        return list(assets)
+    return [
+        asset.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=condition))
+        if isinstance(asset, dg.AssetsDefinition) and asset.is_materializable
+        else asset
+        for asset in assets
+    ]
 
 
 @dg.asset(
     group_name="readiness",
-    deps=GATED_PARENTS,
+    deps=list(GATED_PARENTS),
     automation_condition=automation_condition(),
-    description="Pass/fail of the user's six validation criteria; succeeds only when all pass.",
+    description="The six gating criteria of the validation list, judged from the model repo; "
+    "succeeds only when every one passes (T4 is not a gate).",
 )
 def readiness_report(
-    context: dg.AssetExecutionContext, model_repo: ModelRepoResource, muq: MuqEmbedderResource
+    context: dg.AssetExecutionContext, model_repo: ModelRepoResource
 ) -> dg.MaterializeResult:
-    results = evaluate(latest_check_outcomes(context.instance))
     layout = model_repo.layout()
-    counts = {
-        "T2 embedding files": len(
-            list((layout.chopin2021 / "muq_embeddings").glob("*.safetensors"))
-        ),
-        "T3 embedding files": len(
-            list((layout.maestro_cache / "muq_embeddings").glob("*.safetensors"))
-        ),
-    }
-    report = render_report(results, muq.get_embedder().label, counts)
-    failing = [r.criterion for r in results if not r.passed]
+    registered = context.instance.get_dynamic_partitions(CHOPIN2021_PARTITIONS_NAME)
+    results = evaluate_readiness(layout, chopin2021_registered=registered)
+    report = render_report(results)
+    for result in results:
+        context.log.info(
+            f"{result.number}. {result.title}: {'PASS' if result.passed else 'FAIL'} "
+            + "; ".join(result.problems[:3])
+        )
+    failing = [r for r in results if not r.passed]
     if failing:
         raise dg.Failure(
             description="Not ready: "
-            + "; ".join(f"{c.number}. {c.title}" for c in failing)
-            + ". See the report in this failure's metadata.",
-            metadata={"report": dg.MetadataValue.md(report)},
+            + "; ".join(f"{r.number}. {r.title} ({'; '.join(r.problems[:2])})" for r in failing),
+            metadata={
+                "report": dg.MetadataValue.md(report),
+                "criteria_failing": dg.MetadataValue.json([r.number for r in failing]),
+            },
         )
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.md(report),
             "criteria_passed": len(results),
+            "criteria": dg.MetadataValue.json([r.model_dump(mode="json") for r in results]),
+            "muq_embedders": dg.MetadataValue.json(
+                sorted({label for r in results for label in r.embedders})
+            ),
             "model_repo": dg.MetadataValue.path(str(layout.root)),
         }
     )

@@ -1,9 +1,17 @@
 """Sensors that register new recording partitions when a catalog grows (stopped by default).
 
-Each reads the catalog its tier's catalog asset last wrote (cheap, no network) and adds the
-keys not yet registered; re-materializing `chopin2021_video_catalog` or `maestro_recordings`
-on a schedule of your choice then makes new recordings appear as partitions. Turn them on in
-the UI (Automation → Sensors).
+Each re-reads the catalog file its tier's catalog asset last wrote (cheap: no network, no
+audio) and calls `add_dynamic_partitions` for the keys not yet registered, through
+`SensorResult(dynamic_partitions_requests=[partitions_def.build_add_request(keys)])`:
+
+* `chopin2021_new_recordings`: `.piano_assets/competition/chopin2021/catalog.jsonl`
+  (written by `chopin2021_video_catalog`) → partitions `chopin2021_recordings`.
+* `maestro_new_recordings`: the recordings table of `maestro_recordings` → `maestro_recordings`.
+
+They never remove a partition (a recording that left a catalog keeps its data and history).
+Both are STOPPED by default; turn them on in the UI (Automation → Sensors) when the catalog
+assets are re-materialized on a schedule, or when eager automation is on (see `assets.py`).
+A catalog that cannot be read skips the tick with the reason, it does not error the sensor.
 """
 
 from collections.abc import Callable
@@ -41,7 +49,11 @@ def _catalog_sensor(
     def _sensor(context: dg.SensorEvaluationContext, model_repo: ModelRepoResource):
         if not catalog_label(model_repo).exists():
             return dg.SkipReason(f"no catalog yet at {catalog_label(model_repo)}")
-        new = new_partition_keys(context.instance, partitions_def, read_keys(model_repo))
+        try:
+            keys = read_keys(model_repo)
+        except (ValueError, OSError) as err:  # pydantic/polars errors are ValueErrors
+            return dg.SkipReason(f"catalog unreadable: {err}")
+        new = new_partition_keys(context.instance, partitions_def, keys)
         if not new:
             return dg.SkipReason("catalog unchanged: no new recordings")
         context.log.info(f"registering {len(new)} new {partitions_def.name} partitions")

@@ -118,7 +118,23 @@ def probe_pipeline(
         return probe
     probe.built = True
     probe.binary = target / "debug" / PIPELINE_NAME
-    probe.expected = expected_status(layout.pipeline_data)
+    missing = [
+        name
+        for name in ("sources.yaml", "videos.jsonl")
+        if not (layout.pipeline_data / name).is_file()
+    ]
+    if missing:
+        # Built, but there is nothing to run it on yet (masterclass_pipeline_data not moved).
+        probe.problems.append(
+            f"built, but {layout.pipeline_data} lacks {', '.join(missing)}: materialize "
+            "masterclass_pipeline_data, then re-run this check"
+        )
+        return probe
+    try:
+        probe.expected = expected_status(layout.pipeline_data)
+    except (OSError, UnicodeDecodeError) as err:
+        probe.problems.append(f"cannot read {layout.pipeline_data}: {err}")
+        return probe
     data_dir = str(layout.pipeline_data)
     for label, args, report in (
         ("status --data-dir", ["--data-dir", data_dir, "status"], probe.with_flag),

@@ -1,0 +1,326 @@
+"""The six gating criteria, judged from hand-built model repos: each passes when its part of the
+target state is on disk and fails, naming the cause, when it is not."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from piano_assets.competition.paths import Chopin2021Paths
+from piano_assets.competition.records import (
+    ResultRecord,
+    SegmentProvenance,
+    SegmentRecord,
+    write_jsonl,
+)
+from piano_assets.competition.results import Placement, Round
+from piano_assets.competition.tier import segment_table_path
+from piano_assets.engine.pipeline import embedding_path
+from piano_assets.engine.segment import Segment
+from piano_assets.engine.store import RecordingEmbeddings, save_recording_embeddings
+from piano_assets.layout import ModelRepoLayout
+from piano_assets.maestro import stages
+from piano_assets.readiness.criteria import (
+    CriterionResult,
+    chopin2021_complete,
+    evaluate_readiness,
+    layout_matches_target,
+    maestro_complete,
+    old_plans_removed,
+    pipeline_runs,
+    render_report,
+    stale_data_removed,
+)
+from piano_assets.reorganize.ops import run_all
+from piano_assets.reorganize.pipeline_build import find_cargo
+from piano_assets_tests.reorganize_helpers import make_repo
+
+MAESTRO_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "maestro-v3.0.0.csv"
+CHOPIN_KEYS = ["s1-alpha-01", "final-beta-01"]
+
+
+def _passes(_layout: ModelRepoLayout) -> list[str]:
+    return []
+
+
+def _embed(directory: Path, recording_id: str, segments: int, label: str = "test stand-in") -> None:
+    table = [
+        Segment(
+            segment_id=f"{recording_id}-{i:03d}",
+            recording_id=recording_id,
+            index=i,
+            start_s=30.0 * i,
+            end_s=30.0 * (i + 1),
+        )
+        for i in range(segments)
+    ]
+    record = RecordingEmbeddings(
+        recording_id, table, {"embedder_label": label}, pooled=torch.zeros(segments, 4)
+    )
+    save_recording_embeddings(embedding_path(directory, recording_id), record)
+
+
+def add_chopin2021(layout: ModelRepoLayout, keys: list[str]) -> None:
+    """The T2 outputs for `keys`: audio, segment table, embeddings, metadata and results."""
+    paths = Chopin2021Paths(layout)
+    results = [
+        ResultRecord(
+            performer=f"Performer {key}",
+            country="Poland",
+            furthest_round=Round.STAGE_I,
+            placement=Placement.STAGE_I,
+            prize=None,
+            ordinal=1,
+            laureate=False,
+            source="curated",
+        )
+        for key in keys
+    ]
+    segments = []
+    for key, result in zip(keys, results, strict=True):
+        paths.audio(key).parent.mkdir(parents=True, exist_ok=True)
+        paths.audio(key).write_bytes(b"RIFF")
+        table = segment_table_path(paths, key)
+        table.parent.mkdir(parents=True, exist_ok=True)
+        table.write_text("[]", encoding="utf-8")
+        _embed(paths.embeddings_dir, key, 1)
+        segments.append(
+            SegmentRecord(
+                segment_id=f"{key}-000",
+                recording_id=key,
+                segment_index=0,
+                performer=result.performer,
+                country=result.country,
+                piece="Ballade",
+                round=Round.STAGE_I,
+                placement=Placement.STAGE_I,
+                ordinal=1,
+                prize=None,
+                segment_start=0.0,
+                segment_end=30.0,
+                source_url=f"http://127.0.0.1/{key}",
+                embedding_file=f"muq_embeddings/{key}.safetensors",
+                provenance=SegmentProvenance(
+                    video_id=key,
+                    video_title=key,
+                    results_source="curated",
+                    embedder="test stand-in",
+                    embedder_is_random=True,
+                ),
+            )
+        )
+    write_jsonl(paths.results, results)
+    write_jsonl(paths.metadata, segments)
+
+
+def add_maestro(layout: ModelRepoLayout, rows: int = 3) -> list[str]:
+    """A MAESTRO cache of the first `rows` real v3 rows, embedded, with its piece map."""
+    paths = stages.MaestroPaths(layout)
+    paths.cache.mkdir(parents=True, exist_ok=True)
+    lines = MAESTRO_CSV.read_text(encoding="utf-8").splitlines()
+    (paths.cache / MAESTRO_CSV.name).write_text("\n".join(lines[: rows + 1]) + "\n", "utf-8")
+    frame, source = stages.read_source_metadata(paths, None)
+    stages.write_recordings(paths, frame, source, [])
+    ids = frame["recording_id"].to_list()
+    for recording_id in ids:
+        _embed(paths.embeddings_dir, recording_id, 2)
+    stages.build_piece_map_stage(paths)
+    return ids
+
+
+@pytest.fixture(scope="module")
+def reorganized(tmp_path_factory: pytest.TempPathFactory) -> ModelRepoLayout:
+    """The sample repo after the real reorganization (read-only for the tests that share it)."""
+    layout = make_repo(tmp_path_factory.mktemp("reorganized"))
+    run_all(layout)
+    return layout
+
+
+@pytest.fixture
+def complete(reorganized: ModelRepoLayout, tmp_path: Path) -> ModelRepoLayout:
+    """A copy of the reorganized repo with T2 and T3 outputs: everything done."""
+    root = tmp_path / "complete"
+    shutil.copytree(reorganized.root, root, symlinks=True)
+    layout = ModelRepoLayout(root)
+    add_chopin2021(layout, CHOPIN_KEYS)
+    add_maestro(layout)
+    return layout
+
+
+def _failing(results: list[CriterionResult]) -> list[int]:
+    return [r.number for r in results if not r.passed]
+
+
+def test_a_complete_repo_passes_all_six_and_the_report_says_complete(
+    complete: ModelRepoLayout,
+) -> None:
+    results = evaluate_readiness(complete, chopin2021_registered=CHOPIN_KEYS, probe=_passes)
+
+    assert [r.number for r in results] == [1, 2, 3, 4, 5, 6]
+    assert _failing(results) == [], [r.problems for r in results]
+    assert results[2].counts["recordings"] == 2
+    assert results[2].counts["embedding_files"] == 2
+    assert results[3].counts == {"recordings": 3, "embedded": 3, "segments": 6, "pieces": 1}
+    report = render_report(results)
+    assert report.startswith("# Readiness: COMPLETE (6/6 criteria pass)")
+    assert "[chopin2021_metadata](/assets/chopin2021_metadata)" in report
+    assert "[superseded_plans_removed](/assets/superseded_plans_removed)" in report
+    assert "FAIL" not in report
+    # Which MuQ made the embeddings is read from their provenance and stated.
+    assert results[2].embedders == {"test stand-in": 2}
+    assert results[3].embedders == {"test stand-in": 3}
+    assert "MuQ: test stand-in: 5 embedding files" in report
+    assert "RANDOM WEIGHTS" not in report
+
+
+def test_the_report_names_a_random_weight_muq(complete: ModelRepoLayout) -> None:
+    label = "RANDOM-WEIGHT MuQ (tiny, config abc) - NOT real embeddings"
+    _embed(Chopin2021Paths(complete).embeddings_dir, CHOPIN_KEYS[0], 1, label)
+
+    results = evaluate_readiness(complete, chopin2021_registered=CHOPIN_KEYS, probe=_passes)
+
+    assert results[2].embedders == {label: 1, "test stand-in": 1}
+    report = render_report(results)
+    assert f"MuQ: {label}: 1 embedding files **(RANDOM WEIGHTS: not for training)**" in report
+
+
+def test_before_the_reorganization_every_criterion_fails(tmp_path: Path) -> None:
+    layout = make_repo(tmp_path, use_git=False)
+
+    results = evaluate_readiness(layout, probe=_passes)
+
+    assert _failing(results) == [1, 2, 3, 4, 5, 6]
+    by_number = {r.number: r for r in results}
+    assert any("model/tools/masterclass-pipeline" in p for p in by_number[1].problems)
+    assert any(p.startswith("tools: still there") for p in by_number[2].problems)
+    assert any("percepiano_pianoteq_rendered: still there" in p for p in by_number[5].problems)
+    assert any("model-improvement-design.md: still there" in p for p in by_number[6].problems)
+    report = render_report(results)
+    assert "NOT READY (0/6 criteria pass)" in report
+    assert "## What is not passing" in report
+
+
+def test_criterion_1_fails_when_the_pipeline_does_not_build(complete: ModelRepoLayout) -> None:
+    assert pipeline_runs(complete, _passes).passed
+    result = pipeline_runs(complete, lambda _layout: ["cargo build failed (exit 101)"])
+    assert not result.passed
+    assert result.problems == ("cargo build failed (exit 101)",)
+
+    (complete.pipeline / "Cargo.toml").unlink()
+    moved_away = pipeline_runs(complete, _passes)
+    assert not moved_away.passed
+    assert "model/tools/masterclass-pipeline/Cargo.toml: file missing" in moved_away.problems
+
+
+@pytest.mark.skipif(find_cargo() is None, reason="cargo is not installed")
+def test_criterion_1_builds_and_runs_the_moved_pipeline_with_cargo(
+    reorganized: ModelRepoLayout,
+) -> None:
+    result = pipeline_runs(reorganized)
+    assert result.passed, result.problems
+    assert result.counts["source_files"] >= 1
+
+
+def test_criterion_2_wants_the_tier_folders_and_the_moved_data(complete: ModelRepoLayout) -> None:
+    assert layout_matches_target(complete).passed
+    shutil.rmtree(complete.maestro_cache / "muq_embeddings")
+    shutil.rmtree(complete.pipeline_data / "transcripts")
+
+    result = layout_matches_target(complete)
+
+    assert not result.passed
+    assert "model/data/maestro_cache/muq_embeddings: folder missing" in result.problems
+    assert "model/data/masterclass_pipeline/transcripts: folder missing" in result.problems
+
+
+def test_criterion_2_notes_an_absent_kept_folder_without_failing(
+    complete: ModelRepoLayout,
+) -> None:
+    shutil.rmtree(complete.data / "asap_cache", ignore_errors=True)
+    result = layout_matches_target(complete)
+    assert result.passed
+    assert any(note.startswith("model/data/asap_cache") for note in result.notes)
+
+
+def test_criterion_3_names_the_recording_without_embeddings(complete: ModelRepoLayout) -> None:
+    paths = Chopin2021Paths(complete)
+    assert chopin2021_complete(complete, CHOPIN_KEYS).passed
+    embedding_path(paths.embeddings_dir, "final-beta-01").unlink()
+
+    result = chopin2021_complete(complete, CHOPIN_KEYS)
+
+    assert not result.passed
+    assert any("final-beta-01 (embeddings)" in p for p in result.problems)
+    assert result.counts["embedding_files"] == 1
+    # A registered recording that never reached metadata.jsonl is incomplete too.
+    more = chopin2021_complete(complete, [*CHOPIN_KEYS, "s2-gamma-01"])
+    assert any("s2-gamma-01 (audio, segment table, embeddings" in p for p in more.problems)
+
+
+def test_criterion_3_fails_on_a_missing_or_broken_metadata_file(
+    complete: ModelRepoLayout,
+) -> None:
+    paths = Chopin2021Paths(complete)
+    paths.metadata.write_text(paths.metadata.read_text() + '{"segment_id": 3}\n')
+    broken = chopin2021_complete(complete, CHOPIN_KEYS)
+    assert not broken.passed
+    assert any("metadata.jsonl" in p for p in broken.problems)
+
+    paths.metadata.unlink()
+    missing = chopin2021_complete(complete, CHOPIN_KEYS)
+    assert "model/data/competition_cache/chopin2021/metadata.jsonl is missing" in missing.problems
+
+
+def test_criterion_3_without_registered_keys_reads_the_catalog(complete: ModelRepoLayout) -> None:
+    # No catalog written yet: no recordings, which is not complete.
+    result = chopin2021_complete(complete)
+    assert not result.passed
+    assert any("no recordings are registered" in p for p in result.problems)
+
+
+def test_criterion_4_fails_without_embeddings_or_piece_map(complete: ModelRepoLayout) -> None:
+    paths = stages.MaestroPaths(complete)
+    ids = stages.load_recordings(paths)["recording_id"].to_list()
+    embedding_path(paths.embeddings_dir, ids[0]).unlink()
+    paths.piece_map_table.unlink()
+
+    result = maestro_complete(complete)
+
+    assert not result.passed
+    assert f"1 of 3 recordings without embeddings: {ids[0]}" in result.problems
+    assert "model/data/maestro_cache/piece_performer_map.parquet is missing" in result.problems
+    paths.recordings_table.unlink()
+    assert "materialize maestro_recordings first" in maestro_complete(complete).problems[0]
+
+
+def test_criterion_5_fails_while_stale_data_is_back(complete: ModelRepoLayout) -> None:
+    assert stale_data_removed(complete).passed
+    complete.stale_pianoteq.mkdir()
+
+    result = stale_data_removed(complete)
+
+    assert not result.passed
+    assert "model/data/percepiano_pianoteq_rendered: still there" in result.problems
+
+
+def test_criterion_5_fails_when_a_removed_file_is_lost(complete: ModelRepoLayout) -> None:
+    trashed = [p for p in complete.trash.rglob("*") if p.is_file() and "pianoteq" in str(p)]
+    assert trashed, "the reorganization trashed the rendered audio"
+    trashed[0].unlink()
+
+    result = stale_data_removed(complete)
+
+    assert not result.passed
+    assert any("neither in the trash nor anywhere else" in p for p in result.problems)
+
+
+def test_criterion_6_fails_while_an_old_plan_is_there(complete: ModelRepoLayout) -> None:
+    assert old_plans_removed(complete).passed
+    design, _implementation = complete.superseded_plans
+    design.write_text("# old plan\n", encoding="utf-8")
+
+    result = old_plans_removed(complete)
+
+    assert not result.passed
+    assert f"{design.relative_to(complete.root).as_posix()}: still there" in result.problems
