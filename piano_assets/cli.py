@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from piano_assets.settings import PLATFORM_HOME, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
     from piano_assets.runner import RunAllOutcome
 
 DAGSTER_YAML = """\
@@ -61,6 +63,21 @@ def _print_summary(outcome: RunAllOutcome, root: Path, embedder_label: str) -> N
     print("=" * 78)
 
 
+def _print_readiness(instance: DagsterInstance, outcome: RunAllOutcome) -> None:
+    """The readiness report this invocation wrote (never an older one)."""
+    import dagster as dg
+
+    run_ids = {run_id for stage in outcome.stages for run_id in stage.run_ids}
+    event = instance.get_latest_materialization_event(dg.AssetKey("readiness_report"))
+    if event is None or event.run_id not in run_ids or event.asset_materialization is None:
+        print("readiness_report did not materialize in this invocation: see the FAILURE above")
+        return
+    report = event.asset_materialization.metadata.get("report")
+    if report is not None:
+        print(str(report.value).rstrip())
+        print("=" * 78)
+
+
 def _quiet_dagster_warnings() -> None:
     # Beta/preview notices of Dagster APIs we chose on purpose; they drown the summary.
     import warnings
@@ -92,6 +109,7 @@ def cmd_main(args: argparse.Namespace) -> int:
     )
     label = MuqEmbedderResource().get_embedder().label
     _print_summary(outcome, root, label)
+    _print_readiness(dg.DagsterInstance.get(), outcome)
     failed_checks = [c for c in outcome.checks if not c.passed and c.severity == "ERROR"]
     return 0 if outcome.succeeded and not failed_checks else 1
 

@@ -9,7 +9,7 @@ from piano_assets.competition.checks import competition_checks
 from piano_assets.maestro.assets import maestro_assets
 from piano_assets.maestro.checks import maestro_checks
 from piano_assets.percepiano.assets import observed_caches
-from piano_assets.readiness.assets import readiness_assets
+from piano_assets.readiness.assets import readiness_assets, with_eager_automation
 from piano_assets.readiness.checks import readiness_checks
 from piano_assets.readiness.sensors import readiness_sensors
 from piano_assets.reorganize.assets import reorganize_assets, reorganize_jobs
@@ -17,10 +17,11 @@ from piano_assets.reorganize.checks import reorganize_checks
 from piano_assets.resources import default_resources
 
 all_assets = [
+    # Destructive moves and deletes stay manual even when eager automation is on.
     *reorganize_assets,
     *observed_caches,
-    *competition_assets,
-    *maestro_assets,
+    # PIANO_ASSETS_AUTOMATION=eager: the tiers refresh when their parents update (off by default).
+    *with_eager_automation([*competition_assets, *maestro_assets]),
     *readiness_assets,
 ]
 all_checks = [*reorganize_checks, *competition_checks, *maestro_checks, *readiness_checks]

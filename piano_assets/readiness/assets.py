@@ -6,16 +6,14 @@ what is missing, unless all six pass: "complete" is a green materialization you 
 
 Automation conditions (off by default)
 --------------------------------------
-Every asset can be driven by `dg.AutomationCondition.eager()` ("downstream eager": materialize
-when a parent updated and none of its parents is missing or in progress). It is off unless the
-environment sets `PIANO_ASSETS_AUTOMATION=eager`:
+The tiers and the report can be driven by `dg.AutomationCondition.eager()` ("downstream
+eager": materialize when a parent updated and none of its parents is missing or in progress).
+It is off unless the environment sets `PIANO_ASSETS_AUTOMATION=eager`:
 
 * `readiness_report` takes the condition itself (below), so once the tiers update, the report
   refreshes on its own.
-* The other groups' assets live in modules this group does not own. `with_eager_automation`
-  applies the same setting to any list of assets; turning it on graph-wide means wrapping them in
-  `definitions.py`: `assets=with_eager_automation(all_assets)` (not done here: that file belongs
-  to the lead).
+* `definitions.py` applies it to the T2 and T3 assets with `with_eager_automation`. The
+  reorganize group never gets it: its moves and deletes stay a person's decision.
 * Conditions are evaluated by the daemon's automation sensor (`default_automation_condition_sensor`,
   listed under Automation in the UI); run `dagster-daemon` (or `dagster dev`) and check it is
   running. Per-recording partitioned assets only update partitions that are registered, so
