@@ -12,37 +12,18 @@ from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.partitioned import read_failure_ledger
 from piano_assets.reorganize.assets import reorganize_assets
-from piano_assets.resources import (
-    ModelRepoResource,
-    MuqEmbedderResource,
-    SourceUrlsResource,
-    WebResource,
-    YtDlpResource,
-)
 from piano_assets.runner import RANGE_END, RANGE_START
 from piano_assets.sample.competition_world import build_competition_world
+from piano_assets_tests.competition_helpers import offline_resources
 
 pytestmark = pytest.mark.slow
-
-
-def _resources(root: Path, world) -> dict[str, object]:
-    return {
-        "model_repo": ModelRepoResource(root=str(root), dry_run=False),
-        "muq": MuqEmbedderResource(mode="random", random_size="tiny"),
-        "ytdlp": YtDlpResource(allow_file_urls=True),
-        "web": WebResource(),
-        "source_urls": SourceUrlsResource(
-            chopin2021_base_url=world.chopin2021_base_url,
-            chopin2021_channel_url=world.chopin2021_channel_url,
-        ),
-    }
 
 
 def test_gone_video_fails_alone_and_subset_backfill(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
     world = build_competition_world(tmp_path / "world", include_missing_video=True)
-    resources = _resources(root, world)
+    resources = offline_resources(root, world)
     instance = dg.DagsterInstance.ephemeral()
     everything = [*reorganize_assets, *competition_assets, *competition_checks]
 

@@ -14,15 +14,9 @@ from piano_assets.competition.records import ResultRecord, SegmentRecord, read_j
 from piano_assets.competition.results import PLACEMENT_ORDINAL
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.reorganize.assets import reorganize_assets
-from piano_assets.resources import (
-    ModelRepoResource,
-    MuqEmbedderResource,
-    SourceUrlsResource,
-    WebResource,
-    YtDlpResource,
-)
 from piano_assets.runner import RANGE_END, RANGE_START
 from piano_assets.sample.competition_world import build_competition_world
+from piano_assets_tests.competition_helpers import offline_resources
 from piano_assets_tests.test_competition_results import PUBLISHED_PRIZES
 
 pytestmark = pytest.mark.slow
@@ -35,16 +29,7 @@ def test_tier_materializes_end_to_end_offline(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
     world = build_competition_world(tmp_path / "world")
-    resources = {
-        "model_repo": ModelRepoResource(root=str(root), dry_run=False),
-        "muq": MuqEmbedderResource(mode="random", random_size="tiny"),
-        "ytdlp": YtDlpResource(allow_file_urls=True),
-        "web": WebResource(),
-        "source_urls": SourceUrlsResource(
-            chopin2021_base_url=world.chopin2021_base_url,
-            chopin2021_channel_url=world.chopin2021_channel_url,
-        ),
-    }
+    resources = offline_resources(root, world)
     instance = dg.DagsterInstance.ephemeral()
     everything = [*reorganize_assets, *competition_assets, *competition_checks]
 

@@ -36,7 +36,32 @@ from piano_assets.reorganize.ops import run_all
 from piano_assets.reorganize.pipeline_build import find_cargo
 from piano_assets_tests.reorganize_helpers import make_repo
 
-MAESTRO_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "maestro-v3.0.0.csv"
+# The first three rows of the real maestro-v3.0.0.csv (one piece, three performances), inline
+# so these tests never depend on ../shared being beside the checkout.
+MAESTRO_CSV_NAME = "maestro-v3.0.0.csv"
+_MAESTRO_COLUMNS = (
+    "canonical_composer,canonical_title,split,year,midi_filename,audio_filename,duration"
+)
+_MAESTRO_FILES = (
+    ("2018", "2018/MIDI-Unprocessed_Chamber3_MID--AUDIO_10_R3_2018_wav--1", "698.661160312"),
+    (
+        "2008",
+        "2008/MIDI-Unprocessed_03_R2_2008_01-03_ORIG_MID--AUDIO_03_R2_2008_wav--2",
+        "759.51847125",
+    ),
+    (
+        "2017",
+        "2017/MIDI-Unprocessed_066_PIANO066_MID--AUDIO-split_07-07-17_Piano-e_3-02_wav--3",
+        "464.649432608",
+    ),
+)
+MAESTRO_ROWS = "\n".join(
+    [_MAESTRO_COLUMNS]
+    + [
+        f"Alban Berg,Sonata Op. 1,train,{year},{stem}.midi,{stem}.wav,{duration}"
+        for year, stem, duration in _MAESTRO_FILES
+    ]
+)
 CHOPIN_KEYS = ["s1-alpha-01", "final-beta-01"]
 
 
@@ -118,8 +143,8 @@ def add_maestro(layout: ModelRepoLayout, rows: int = 3) -> list[str]:
     """A MAESTRO cache of the first `rows` real v3 rows, embedded, with its piece map."""
     paths = stages.MaestroPaths(layout)
     paths.cache.mkdir(parents=True, exist_ok=True)
-    lines = MAESTRO_CSV.read_text(encoding="utf-8").splitlines()
-    (paths.cache / MAESTRO_CSV.name).write_text("\n".join(lines[: rows + 1]) + "\n", "utf-8")
+    lines = MAESTRO_ROWS.splitlines()
+    (paths.cache / MAESTRO_CSV_NAME).write_text("\n".join(lines[: rows + 1]) + "\n", "utf-8")
     frame, source = stages.read_source_metadata(paths, None)
     stages.write_recordings(paths, frame, source, [])
     ids = frame["recording_id"].to_list()

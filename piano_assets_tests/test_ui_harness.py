@@ -1,12 +1,12 @@
-"""The webserver harness, proven on a tiny code location: GraphQL flows and a real browser.
+"""The webserver harness, proven on a tiny code location: GraphQL flows, process handling.
 
 The GraphQL tests share one webserver + daemon (startup ~5 s) and so one instance: each uses its
-own partition keys and asserts only on what it launched. The browser test gets a fresh instance.
+own partition keys and asserts only on what it launched. The browser gestures (`ui_browser.py`)
+are proven on the real code location over the sample, in `test_ui_sample.py`.
 """
 
 from __future__ import annotations
 
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -21,12 +21,6 @@ from piano_assets_tests.dagster_server import (
     dagster_server_fixture,
     group_members,
     write_instance_yaml,
-)
-from piano_assets_tests.ui_browser import (
-    ARTIFACTS_DIR,
-    DagsterUI,
-    browser_unavailable_reason,
-    chromium_page,
 )
 
 pytestmark = pytest.mark.slow
@@ -153,75 +147,6 @@ def test_a_code_location_that_fails_to_load_is_reported(tmp_path: Path) -> None:
         pass
 
 
-NO_BROWSER = browser_unavailable_reason()
-
-
-@pytest.mark.browser
-@pytest.mark.skipif(NO_BROWSER is not None, reason=str(NO_BROWSER))
-def test_browser_materialize_backfill_and_read_checks() -> None:
-    artifacts = ARTIFACTS_DIR / "test_ui_harness"
-    shutil.rmtree(artifacts, ignore_errors=True)
-    # A fresh instance of its own: what the UI shows comes from this test's runs only.
-    with (
-        dagster_server(TINY, with_daemon=True, backfill_loop_seconds=2) as tiny_server,
-        chromium_page() as page,
-    ):
-        client = tiny_server.client
-        client.add_dynamic_partitions(RECORDINGS, ["ui-1", "ui-2", "ui-3"])
-        ui = DagsterUI(page, tiny_server.url, artifacts)
-        with ui.screenshot_on_failure():
-            ui.open_global_lineage()
-            page.get_by_text("tiny_unpartitioned").first.wait_for()
-            ui.screenshot("01_global_lineage")
-
-            # Materialize the unpartitioned asset from its group's graph.
-            ui.open_asset_group(LOCATION, "tiny_unpartitioned")
-            ui.node(GREETING).wait_for()
-            before = {run.run_id for run in client.runs(tags={"dagster/from_ui": "true"})}
-            ui.click_materialize()
-            run_id = _new_ui_run(tiny_server, before)
-            assert client.wait_for_run(run_id, timeout=120).status == "SUCCESS", tiny_server.logs()
-            ui.node(GREETING).get_by_text("Materialized").wait_for()
-            ui.screenshot("02_materialized")
-
-            ui.open_asset_checks(GREETING)
-            page.get_by_text("tiny_greeting_recorded").first.wait_for()
-            page.get_by_text("Passed", exact=True).wait_for()
-            ui.screenshot("03_greeting_checks")
-
-            # Backfill two chosen recordings from the partitioned group's launch dialog.
-            ui.open_asset_group(LOCATION, "tiny_recordings")
-            ui.click_materialize()
-            backfill_id = ui.launch_backfill(["ui-1", "ui-3"])
-            backfill = client.wait_for_backfill(backfill_id, timeout=120)
-            assert backfill.status == "COMPLETED_SUCCESS", (backfill, tiny_server.logs())
-            assert backfill.num_partitions == 2
-            materialized = set(client.partition_statuses(LENGTHS)["materialized"])
-            assert {"ui-1", "ui-3"} <= materialized
-            assert "ui-2" not in materialized
-            ui.open_backfill(backfill_id)
-            page.get_by_text("100% completed").wait_for()
-            page.get_by_text("Succeeded", exact=True).first.wait_for()
-            ui.screenshot("04_backfill")
-
-            # The check across all recordings ran in the backfill's runs: ui-2 is missing.
-            ui.open_asset_checks(LENGTHS)
-            page.get_by_text(ALL_MATERIALIZED).first.wait_for()
-            page.get_by_text("Failed", exact=True).first.wait_for()
-            page.get_by_text("ui-2").first.wait_for()
-            ui.screenshot("05_recordings_checks")
-
-    assert ui.community_dialogs_skipped == 1
-    assert sorted(path.name for path in artifacts.glob("*.png")) == [
-        "01_global_lineage.png",
-        "02_materialized.png",
-        "03_greeting_checks.png",
-        "04_backfill.png",
-        "05_recordings_checks.png",
-        "backfill_dialog.png",
-    ]
-
-
 def _running(pid: int) -> bool:
     """The process exists and is not a zombie (an orphan waits for PID 1 to reap it)."""
     try:
@@ -229,16 +154,3 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
-
-
-def _new_ui_run(server: DagsterServer, before: set[str], timeout: float = 30) -> str:
-    """The run the UI launched after `before` was taken."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = server.client.runs(tags={"dagster/from_ui": "true"})
-        new = [run.run_id for run in runs if run.run_id not in before]
-        if new:
-            (run_id,) = new
-            return run_id
-        time.sleep(0.3)
-    raise AssertionError(f"the UI launched no run in {timeout}s\n{server.logs()}")

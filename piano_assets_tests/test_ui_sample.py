@@ -6,6 +6,7 @@ PIANO_ASSETS_SAMPLE_DIR, generated before the server starts so the code location
 MuQ runs with tiny random weights, labelled as such.
 """
 
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from piano_assets.sample.repo import ensure_sample_repo
+from piano_assets.sample.repo import ensure_sample_repo, world_dir_for
 from piano_assets_tests.dagster_server import CodeLocationTarget, DagsterServer, dagster_server
 from piano_assets_tests.ui_browser import (
     ARTIFACTS_DIR,
@@ -30,10 +31,21 @@ CHOPIN_PER_RECORDING = ["chopin2021_audio", "chopin2021_segments", "chopin2021_m
 CHOPIN_CATALOG = ["chopin2021_results", "chopin2021_video_catalog"]
 
 
-@pytest.fixture
-def sample_server(tmp_path: Path) -> Iterator[DagsterServer]:
-    sample_dir = tmp_path / "sample"
+@pytest.fixture(scope="module")
+def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample repo and its world, generated once (~13 s); each test works on a copy."""
+    sample_dir = tmp_path_factory.mktemp("template") / "sample"
     ensure_sample_repo(sample_dir)
+    return sample_dir
+
+
+@pytest.fixture
+def sample_server(sample_template: Path, tmp_path: Path) -> Iterator[DagsterServer]:
+    sample_dir = tmp_path / "sample"
+    world = world_dir_for(sample_template)
+    shutil.copytree(sample_template, sample_dir, symlinks=True)
+    shutil.copytree(world, world_dir_for(sample_dir), symlinks=True)
+    ensure_sample_repo(sample_dir)  # a no-op on a complete copy; regenerates a broken one
     env = {
         "PIANO_ASSETS_SAMPLE_DIR": str(sample_dir),
         "PIANO_ASSETS_MUQ_MODE": "random",
@@ -125,6 +137,23 @@ def test_browser_graph_materialize_backfill_and_checks(sample_server: DagsterSer
             ui.node("readiness_report").get_by_text("Failed").first.wait_for()
             ui.screenshot("03_readiness_failed")
 
+            # An unpartitioned asset that succeeds: the official results, scraped from the
+            # sample's local competition site, materialized from its own page.
+            ui.open("/assets/chopin2021_results")
+            page.locator("button:has-text('Materialize'):enabled").first.wait_for()
+            page.wait_for_timeout(1000)
+            before = {run.run_id for run in client.runs(tags={"dagster/from_ui": "true"})}
+            ui.click_materialize()
+            page.get_by_text("Are you sure?").wait_for()  # its parent is a reorganize step
+            page.get_by_role("button", name="Confirm").click()
+            run_id = _new_ui_run(sample_server, before)
+            assert client.wait_for_run(run_id, timeout=120).status == "SUCCESS"
+            metadata = client.latest_materialization_metadata("chopin2021_results")
+            assert metadata is not None
+            ui.open("/assets/chopin2021_results")
+            page.get_by_text(re.compile(r"Materialized|ago")).first.wait_for()
+            ui.screenshot("03b_results_materialized")
+
             # Backfill two chosen recordings from the first per-recording asset's launch dialog.
             keys = _register_chopin_recordings(sample_server)
             chosen = [keys[0], keys[-1]]
@@ -141,7 +170,14 @@ def test_browser_graph_materialize_backfill_and_checks(sample_server: DagsterSer
 
             ui.open_asset_checks("chopin2021_video_catalog")
             page.get_by_text("catalog_keys_are_registered").first.wait_for()
+            page.get_by_text("Passed", exact=True).first.wait_for()
             ui.screenshot("05_catalog_checks")
+            # The failed readiness run's blocking checks, as the UI shows them.
+            ui.open_asset_checks("readiness_report")
+            page.get_by_text("all_criteria_pass").first.wait_for()
+            ui.screenshot("06_readiness_checks")
+
+    assert ui.community_dialogs_skipped == 1
 
 
 def _new_ui_run(server: DagsterServer, before: set[str], timeout: float = 60.0) -> str:
