@@ -10,7 +10,6 @@ from piano_assets.maestro.assets import maestro_assets
 from piano_assets.maestro.checks import maestro_checks
 from piano_assets.percepiano.assets import observed_caches
 from piano_assets.readiness.assets import readiness_assets, with_eager_automation
-from piano_assets.readiness.checks import readiness_checks
 from piano_assets.readiness.sensors import readiness_sensors
 from piano_assets.reorganize.assets import reorganize_assets, reorganize_jobs
 from piano_assets.reorganize.checks import reorganize_checks
@@ -24,7 +23,7 @@ all_assets = [
     *with_eager_automation([*competition_assets, *maestro_assets]),
     *readiness_assets,
 ]
-all_checks = [*reorganize_checks, *competition_checks, *maestro_checks, *readiness_checks]
+all_checks = [*reorganize_checks, *competition_checks, *maestro_checks]  # + the report's own
 
 defs = dg.Definitions(
     assets=all_assets,

@@ -4,9 +4,11 @@ target state is on disk and fails, naming the cause, when it is not."""
 import shutil
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import torch
 
+from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
 from piano_assets.competition.paths import Chopin2021Paths
 from piano_assets.competition.records import (
     ResultRecord,
@@ -21,6 +23,7 @@ from piano_assets.engine.segment import Segment
 from piano_assets.engine.store import RecordingEmbeddings, save_recording_embeddings
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.maestro import stages
+from piano_assets.readiness.assets import readiness_report
 from piano_assets.readiness.criteria import (
     CriterionResult,
     chopin2021_complete,
@@ -34,6 +37,7 @@ from piano_assets.readiness.criteria import (
 )
 from piano_assets.reorganize.ops import run_all
 from piano_assets.reorganize.pipeline_build import find_cargo
+from piano_assets.resources import ModelRepoResource
 from piano_assets_tests.reorganize_helpers import make_repo
 
 # The first three rows of the real maestro-v3.0.0.csv (one piece, three performances), inline
@@ -349,3 +353,56 @@ def test_criterion_6_fails_while_an_old_plan_is_there(complete: ModelRepoLayout)
 
     assert not result.passed
     assert f"{design.relative_to(complete.root).as_posix()}: still there" in result.problems
+
+
+# -- wiring: the asset and its checks, through dagster.materialize ------------------------------
+def _materialize_report(
+    layout: ModelRepoLayout, registered: list[str]
+) -> dg.ExecuteInProcessResult:
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(CHOPIN2021_PARTITIONS_NAME, registered)
+    return dg.materialize(
+        [readiness_report],
+        instance=instance,
+        resources={"model_repo": ModelRepoResource(root=str(layout.root))},
+        raise_on_error=False,
+    )
+
+
+@pytest.mark.skipif(find_cargo() is None, reason="criterion 1 builds the pipeline with cargo")
+def test_the_report_asset_succeeds_on_a_complete_repo_with_both_checks_passing(
+    complete: ModelRepoLayout,
+) -> None:
+    result = _materialize_report(complete, CHOPIN_KEYS)
+
+    assert result.success
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert {name: e.passed for name, e in checks.items()} == {
+        "target_layout_holds": True,
+        "all_criteria_pass": True,
+    }
+    (materialization,) = result.asset_materializations_for_node("readiness_report")
+    assert materialization.metadata["criteria_passed"].value == 6
+    assert "COMPLETE (6/6" in materialization.metadata["report"].value
+
+
+def test_a_failing_report_still_records_which_criteria_fail_on_its_checks(
+    complete: ModelRepoLayout,
+) -> None:
+    shutil.rmtree(stages.MaestroPaths(complete).embeddings_dir)
+
+    # One registered recording has no outputs at all.
+    result = _materialize_report(complete, [*CHOPIN_KEYS, "s2-gamma-01"])
+
+    assert not result.success
+    assert not result.asset_materializations_for_node("readiness_report")
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    failing = checks["all_criteria_pass"]
+    assert failing.passed is False
+    assert "3. T2 metadata" in failing.description
+    assert "4. T3 embeddings" in failing.description
+    # The tiers' folders are part of the target layout: the missing T3 one fails criterion 2.
+    assert checks["target_layout_holds"].passed is False
+    assert (
+        "maestro_cache/muq_embeddings: folder missing" in checks["target_layout_holds"].description
+    )

@@ -101,6 +101,13 @@ def test_graphql_reorganize_step_backfill_two_recordings_and_read_checks(
     # Not everything is done: the readiness report fails, and says so in its run.
     readiness = client.wait_for_run(client.launch_assets(["readiness_report"]), timeout=120)
     assert readiness.status == "FAILURE"
+    # Its blocking checks were still evaluated in that run, naming the failing criteria.
+    report_checks = {c.name: c for c in client.check_results("readiness_report")}
+    verdict = report_checks["all_criteria_pass"]
+    assert verdict.run_id == readiness.run_id
+    assert verdict.passed is False
+    assert "3. T2 metadata is scraped" in verdict.description, verdict
+    assert "1. The masterclass pipeline" not in verdict.description, verdict
 
 
 NO_BROWSER = browser_unavailable_reason()
@@ -175,6 +182,7 @@ def test_browser_graph_materialize_backfill_and_checks(sample_server: DagsterSer
             # The failed readiness run's blocking checks, as the UI shows them.
             ui.open_asset_checks("readiness_report")
             page.get_by_text("all_criteria_pass").first.wait_for()
+            page.get_by_text(re.compile(r"failing: .*3\. T2 metadata")).first.wait_for()
             ui.screenshot("06_readiness_checks")
 
     assert ui.community_dialogs_skipped == 1

@@ -21,11 +21,12 @@ It is off unless the environment sets `PIANO_ASSETS_AUTOMATION=eager`:
 """
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
 from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.readiness.checks import readiness_check_results, readiness_check_specs
 from piano_assets.readiness.criteria import evaluate_readiness, render_report
 from piano_assets.resources import ModelRepoResource
 
@@ -72,12 +73,13 @@ def with_eager_automation(
     group_name="readiness",
     deps=list(GATED_PARENTS),
     automation_condition=automation_condition(),
+    check_specs=readiness_check_specs("readiness_report"),
     description="The six gating criteria of the validation list, judged from the model repo; "
     "succeeds only when every one passes (T4 is not a gate).",
 )
 def readiness_report(
     context: dg.AssetExecutionContext, model_repo: ModelRepoResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     layout = model_repo.layout()
     registered = context.instance.get_dynamic_partitions(CHOPIN2021_PARTITIONS_NAME)
     results = evaluate_readiness(layout, chopin2021_registered=registered)
@@ -87,6 +89,8 @@ def readiness_report(
             f"{result.number}. {result.title}: {'PASS' if result.passed else 'FAIL'} "
             + "; ".join(result.problems[:3])
         )
+    # The checks first: they are recorded even when the report then fails.
+    yield from readiness_check_results(results)
     failing = [r for r in results if not r.passed]
     if failing:
         raise dg.Failure(
@@ -97,7 +101,7 @@ def readiness_report(
                 "criteria_failing": dg.MetadataValue.json([r.number for r in failing]),
             },
         )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.md(report),
             "criteria_passed": len(results),
