@@ -119,7 +119,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     root = ensure_sample_repo(settings.sample_dir, reset=args.reset)
+    home = ensure_dagster_home()  # `./dev ui` opens this instance: give it our dagster.yaml
     print(f"sample model repo: {root}\nsample outside world: {world_dir_for(root)}")
+    print(f"DAGSTER_HOME: {home}")
     return 0
 
 
