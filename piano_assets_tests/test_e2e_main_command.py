@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from piano_assets.layout import ModelRepoLayout
-from piano_assets_tests.dagster_server import CodeLocationTarget, dagster_server
+from piano_assets_tests.dagster_server import REPO_ROOT, CodeLocationTarget, dagster_server
 from piano_assets_tests.ui_browser import (
     ARTIFACTS_DIR,
     DagsterUI,
@@ -99,9 +99,9 @@ def test_after_the_main_command_the_ui_shows_every_criterion_passing(
     env = {**_env(tmp_path), "PIANO_ASSETS_MUQ_MODE": "random"}
     artifacts = ARTIFACTS_DIR / "test_e2e_main_command"
     shutil.rmtree(artifacts, ignore_errors=True)
-    # The same instance the main command wrote to, as `dagster dev` would open it.
+    # The same instance the main command wrote to, through workspace.yaml as `./dev ui` opens it.
     with dagster_server(
-        CodeLocationTarget(module_name="piano_assets.definitions"),
+        CodeLocationTarget(workspace_file=REPO_ROOT / "workspace.yaml"),
         env=env,
         dagster_home=Path(env["DAGSTER_HOME"]),
     ) as server:
@@ -113,6 +113,8 @@ def test_after_the_main_command_the_ui_shows_every_criterion_passing(
         checks = {c.name: c for c in server.client.check_results("readiness_report")}
         assert set(checks) == {"all_criteria_pass", "target_layout_holds"}
         assert all(check.passed for check in checks.values()), checks
+        (location,) = server.client.location_entries()
+        assert location["name"] == "piano_assets", location
 
         with chromium_page() as page:
             ui = DagsterUI(page, server.url, artifacts)
