@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.sample.repo import ensure_sample_repo, sample_is_ready, sample_world
+from piano_assets.sample.repo import (
+    ensure_sample_repo,
+    sample_is_ready,
+    sample_world,
+    world_dir_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +34,16 @@ def _head(root: Path) -> str:
     ).stdout.strip()
 
 
-def test_sample_is_deterministic_and_committed(tmp_path: Path) -> None:
-    sample = tmp_path / "sample"
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One generated sample (~13 s) for the tests below; each leaves it complete."""
+    sample = tmp_path_factory.mktemp("generated") / "sample"
+    ensure_sample_repo(sample)
+    return sample
+
+
+def test_sample_is_deterministic_and_committed(generated: Path) -> None:
+    sample = generated
     root = ensure_sample_repo(sample)
     layout = ModelRepoLayout(root)
     assert sample_is_ready(sample)
@@ -59,9 +73,11 @@ def test_sample_is_deterministic_and_committed(tmp_path: Path) -> None:
     assert _tree_digest(Path(world.world_dir)) == world_first
 
 
-def test_half_generated_sample_is_regenerated(tmp_path: Path) -> None:
+def test_half_generated_sample_is_regenerated(generated: Path, tmp_path: Path) -> None:
     sample = tmp_path / "sample"
-    ensure_sample_repo(sample)
+    shutil.copytree(generated, sample, symlinks=True)
+    shutil.copytree(world_dir_for(generated), world_dir_for(sample), symlinks=True)
+    assert sample_is_ready(sample)
     stamp = ModelRepoLayout(sample).platform / "sample.json"
     stamp.unlink()  # as if a crash hit before the stamp was written
     (sample / "stray.txt").write_text("left by a crash")
