@@ -18,7 +18,7 @@ from piano_assets import __version__
 from piano_assets.engine.audio import SAMPLE_RATE, AudioError, stream_audio
 from piano_assets.engine.embed import Embedder
 from piano_assets.engine.files import sha256_file, validate_key
-from piano_assets.engine.segment import Segment, SegmentPolicy, segment_id
+from piano_assets.engine.segment import Segment, SegmentPolicy, make_segment
 from piano_assets.engine.store import (
     RecordingEmbeddings,
     load_segments,
@@ -74,24 +74,15 @@ class _Pending:
 
 
 def _segments_of(recording: RecordingAudio, policy: SegmentPolicy):
-    """Yield (Segment, wave) per window, streaming; applies the tail policy."""
-    start = 0.0
+    """Yield (Segment, wave) per window, streaming; the policy decides the tail, in samples,
+    exactly as `plan_segments` does."""
+    start = 0
     blocks = stream_audio(recording.audio_path, SAMPLE_RATE, policy.segment_seconds)
     for index, block in enumerate(blocks):
-        seconds = len(block) / SAMPLE_RATE
-        if seconds < policy.segment_seconds - 1e-6 and seconds < policy.min_tail_seconds:
+        if not policy.keeps(len(block), SAMPLE_RATE):
             break
-        end = start + seconds
-        yield (
-            Segment(
-                segment_id=segment_id(recording.recording_id, index),
-                recording_id=recording.recording_id,
-                index=index,
-                start_s=round(start, 6),
-                end_s=round(end, 6),
-            ),
-            block,
-        )
+        end = start + len(block)
+        yield make_segment(recording.recording_id, index, start, end, SAMPLE_RATE), block
         start = end
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from piano_assets.engine.files import atomic_path, atomic_write_text, validate_key
+from piano_assets.engine.files import atomic_write_text, validate_key
 
 
 @dataclass(frozen=True)
@@ -107,34 +106,13 @@ def segments_from_json(text: str | bytes) -> list[Segment]:
     return _SEGMENTS.validate_json(text)
 
 
-_TABLE_SCHEMA: dict[str, pl.DataType] = {
-    "segment_id": pl.String(),
-    "recording_id": pl.String(),
-    "index": pl.Int64(),
-    "start_s": pl.Float64(),
-    "end_s": pl.Float64(),
-}
-
-
-def segments_to_frame(segments: list[Segment]) -> pl.DataFrame:
-    return pl.DataFrame([s.model_dump() for s in segments], schema=_TABLE_SCHEMA, orient="row")
-
-
 def write_segment_table(path: Path, segments: list[Segment]) -> None:
-    """Atomically write a segment table: Parquet for a `.parquet` path, JSON otherwise."""
-    path = Path(path)
-    if path.suffix == ".parquet":
-        with atomic_path(path) as tmp:
-            segments_to_frame(segments).write_parquet(tmp)
-        return
     atomic_write_text(path, _SEGMENTS.dump_json(segments, indent=1).decode() + "\n")
 
 
 def read_segment_table(path: Path) -> list[Segment]:
     path = Path(path)
     try:
-        if path.suffix == ".parquet":
-            return _SEGMENTS.validate_python(pl.read_parquet(path).to_dicts())
         return _SEGMENTS.validate_json(path.read_bytes())
-    except (OSError, ValueError, pl.exceptions.PolarsError) as err:
+    except (OSError, ValueError) as err:
         raise ValueError(f"{path}: not a valid segment table: {err}") from err

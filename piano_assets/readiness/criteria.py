@@ -243,8 +243,9 @@ def maestro_complete(layout: ModelRepoLayout) -> CriterionResult:
         "segments": coverage.segments,
         "pieces": pieces,
     }
-    embedders = embedder_labels(paths.embeddings_dir)
-    return _result(4, problems, counts, embedders=embedders)
+    # The coverage already read each file's provenance.
+    embedders = Counter(label.label for label in coverage.labels.values())
+    return _result(4, problems, counts, embedders=dict(embedders))
 
 
 # -- 5 and 6 ------------------------------------------------------------------------------------

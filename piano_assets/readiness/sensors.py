@@ -36,6 +36,7 @@ from piano_assets.competition.paths import Chopin2021Paths
 from piano_assets.competition.records import read_jsonl
 from piano_assets.maestro.partitions import maestro_recordings_partitions
 from piano_assets.maestro.stages import MaestroPaths, load_recordings, read_source_metadata
+from piano_assets.readiness.criteria import chopin2021_catalog_keys
 from piano_assets.resources import ModelRepoResource, SourceUrlsResource, YtDlpResource
 from piano_assets.sources.errors import SourceError
 
@@ -160,7 +161,7 @@ def _chopin_catalog(model_repo: ModelRepoResource) -> Path:
 
 
 def _chopin_keys(model_repo: ModelRepoResource) -> list[str]:
-    return [spec.recording_id for spec in read_catalog(_chopin_catalog(model_repo))]
+    return chopin2021_catalog_keys(model_repo.layout())
 
 
 def _chopin_growth(
