@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from piano_assets.competition.assets import competition_assets
-from piano_assets.competition.checks import competition_checks
+from piano_assets.chopin2021.assets import competition_assets
+from piano_assets.chopin2021.checks import competition_checks
 from piano_assets.maestro.assets import maestro_assets
 from piano_assets.maestro.checks import maestro_checks
 from piano_assets.percepiano.assets import observed_caches

@@ -16,12 +16,13 @@ import pytest
 from piano_assets.engine import SegmentPolicy, embedding_path
 from piano_assets.engine.files import sha256_file
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.maestro import stages
+from piano_assets.maestro import adapter
 from piano_assets.maestro.archive import read_wav_format
 from piano_assets.maestro.assets import maestro_assets
 from piano_assets.maestro.checks import maestro_checks
 from piano_assets.maestro.pairs import pair_problems
 from piano_assets.maestro.partitions import MAESTRO_PARTITIONS_NAME
+from piano_assets.maestro.paths import MaestroPaths
 from piano_assets.maestro.records import AudioProvenance, PairsManifest, PieceMapManifest
 from piano_assets.partitioned import read_failure_ledger
 from piano_assets.resources import ModelRepoResource, MuqEmbedderResource, SourceUrlsResource
@@ -114,8 +115,8 @@ def _metadata(result: dg.ExecuteInProcessResult, key: str) -> dict[str, object]:
 @pytest.mark.slow
 def test_tier_materializes_end_to_end_on_the_sample(tmp_path: Path, sample_cache: Path) -> None:
     layout = _repo(tmp_path, sample_cache)
-    paths = stages.MaestroPaths(layout)
-    recordings = stages.read_source_metadata(paths, None)[0]
+    paths = MaestroPaths(layout)
+    recordings = adapter.read_source_metadata(paths, None)[0]
     # ATEPP metadata naming one recording's performer (a fixture, not real ATEPP data).
     named = recordings.row(0, named=True)
     atepp = layout.data / "atepp_cache" / "ATEPP-metadata-1.2.csv"
@@ -143,8 +144,8 @@ def test_tier_materializes_end_to_end_on_the_sample(tmp_path: Path, sample_cache
         assert provenance.source_channels == 2
 
     # The stored segments are what the engine's policy plans from the CSV durations.
-    coverage = stages.embedding_coverage(paths, keys)
-    planned = stages.planned_segments(recordings, SegmentPolicy(30.0, 5.0))
+    coverage = adapter.embedding_coverage(paths, keys)
+    planned = adapter.planned_segments(recordings, SegmentPolicy(30.0, 5.0))
     assert sorted(coverage.table["segment_id"]) == sorted(planned["segment_id"])
     assert all(label.random_weights for label in coverage.labels.values())
 
@@ -257,7 +258,7 @@ def test_zip_is_read_in_place_and_verified_when_asked(tmp_path: Path, sample_cac
     assert _materialized(instance, "maestro_audio") == set(keys)
     for key in keys:
         provenance = AudioProvenance.model_validate_json(
-            stages.MaestroPaths(layout).audio_provenance(key).read_text()
+            MaestroPaths(layout).audio_provenance(key).read_text()
         )
         assert provenance.source_kind == "zip"
         assert provenance.member.startswith("maestro-v3.0.0/")
@@ -289,7 +290,7 @@ def test_a_corrupt_member_fails_only_its_partition(tmp_path: Path, sample_cache:
     instance = dg.DagsterInstance.ephemeral()
     resources = _resources(layout, source=zip_path)
     keys = _register(instance, resources)[:3]
-    recordings = stages.load_recordings(stages.MaestroPaths(layout))
+    recordings = adapter.load_recordings(MaestroPaths(layout))
     bad_key = keys[1]
     bad_name = recordings.filter(pl.col("recording_id") == bad_key)["audio_filename"].item()
     _corrupt(zip_path, f"maestro-v3.0.0/{bad_name}")

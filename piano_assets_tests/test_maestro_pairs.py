@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from piano_assets.engine import SegmentPolicy
+from piano_assets.maestro.adapter import planned_segments
 from piano_assets.maestro.metadata import parse_maestro_metadata, read_maestro_metadata
 from piano_assets.maestro.pairs import (
     NEGATIVE,
@@ -22,7 +23,6 @@ from piano_assets.maestro.pairs import (
     pair_stats,
 )
 from piano_assets.maestro.pieces import build_piece_map
-from piano_assets.maestro.stages import planned_segments
 
 REAL_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "maestro-v3.0.0.csv"
 needs_real_csv = pytest.mark.skipif(

@@ -8,21 +8,22 @@ import dagster as dg
 import pytest
 import torch
 
-from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
-from piano_assets.competition.paths import Chopin2021Paths
-from piano_assets.competition.records import (
+from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.chopin2021.paths import Chopin2021Paths
+from piano_assets.chopin2021.records import (
     ResultRecord,
     SegmentProvenance,
     SegmentRecord,
     write_jsonl,
 )
-from piano_assets.competition.results import Placement, Round
-from piano_assets.competition.tier import segment_table_path
+from piano_assets.chopin2021.results import Placement, Round
+from piano_assets.chopin2021.tier import segment_table_path
 from piano_assets.engine.pipeline import embedding_path
 from piano_assets.engine.segment import Segment
 from piano_assets.engine.store import RecordingEmbeddings, save_recording_embeddings
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.maestro import stages
+from piano_assets.maestro import adapter, outputs
+from piano_assets.maestro.paths import MaestroPaths
 from piano_assets.readiness.assets import readiness_report
 from piano_assets.readiness.criteria import (
     CriterionResult,
@@ -145,16 +146,16 @@ def add_chopin2021(layout: ModelRepoLayout, keys: list[str]) -> None:
 
 def add_maestro(layout: ModelRepoLayout, rows: int = 3) -> list[str]:
     """A MAESTRO cache of the first `rows` real v3 rows, embedded, with its piece map."""
-    paths = stages.MaestroPaths(layout)
+    paths = MaestroPaths(layout)
     paths.cache.mkdir(parents=True, exist_ok=True)
     lines = MAESTRO_ROWS.splitlines()
     (paths.cache / MAESTRO_CSV_NAME).write_text("\n".join(lines[: rows + 1]) + "\n", "utf-8")
-    frame, source = stages.read_source_metadata(paths, None)
-    stages.write_recordings(paths, frame, source, [])
+    frame, source = adapter.read_source_metadata(paths, None)
+    adapter.write_recordings(paths, frame, source, [])
     ids = frame["recording_id"].to_list()
     for recording_id in ids:
         _embed(paths.embeddings_dir, recording_id, 2)
-    stages.build_piece_map_stage(paths)
+    outputs.build_piece_map_stage(paths)
     return ids
 
 
@@ -309,8 +310,8 @@ def test_criterion_3_without_registered_keys_reads_the_catalog(complete: ModelRe
 
 
 def test_criterion_4_fails_without_embeddings_or_piece_map(complete: ModelRepoLayout) -> None:
-    paths = stages.MaestroPaths(complete)
-    ids = stages.load_recordings(paths)["recording_id"].to_list()
+    paths = MaestroPaths(complete)
+    ids = adapter.load_recordings(paths)["recording_id"].to_list()
     embedding_path(paths.embeddings_dir, ids[0]).unlink()
     paths.piece_map_table.unlink()
 
@@ -389,7 +390,7 @@ def test_the_report_asset_succeeds_on_a_complete_repo_with_both_checks_passing(
 def test_a_failing_report_still_records_which_criteria_fail_on_its_checks(
     complete: ModelRepoLayout,
 ) -> None:
-    shutil.rmtree(stages.MaestroPaths(complete).embeddings_dir)
+    shutil.rmtree(MaestroPaths(complete).embeddings_dir)
 
     # One registered recording has no outputs at all.
     result = _materialize_report(complete, [*CHOPIN_KEYS, "s2-gamma-01"])

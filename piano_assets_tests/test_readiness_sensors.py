@@ -8,15 +8,16 @@ from xml.sax.saxutils import escape
 import dagster as dg
 import pytest
 
-from piano_assets.competition.catalog import LedgerItem, RecordingSpec
-from piano_assets.competition.matching import MatchStatus
-from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
-from piano_assets.competition.paths import Chopin2021Paths
-from piano_assets.competition.records import write_jsonl
-from piano_assets.competition.results import Placement, Round
+from piano_assets.chopin2021.catalog import LedgerItem, RecordingSpec
+from piano_assets.chopin2021.matching import MatchStatus
+from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.chopin2021.paths import Chopin2021Paths
+from piano_assets.chopin2021.records import write_jsonl
+from piano_assets.chopin2021.results import Placement, Round
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.maestro import stages
+from piano_assets.maestro import adapter
 from piano_assets.maestro.partitions import maestro_recordings_partitions
+from piano_assets.maestro.paths import MaestroPaths
 from piano_assets.readiness.sensors import (
     chopin2021_catalog_sensor,
     maestro_catalog_sensor,
@@ -134,12 +135,12 @@ def test_an_unreadable_catalog_skips_the_tick_with_the_reason(tmp_path: Path) ->
 @pytest.mark.parametrize("rows", [2, 3])
 def test_maestro_sensor_registers_the_recordings_table(tmp_path: Path, rows: int) -> None:
     instance = dg.DagsterInstance.ephemeral()
-    paths = stages.MaestroPaths(ModelRepoLayout(tmp_path))
+    paths = MaestroPaths(ModelRepoLayout(tmp_path))
     paths.cache.mkdir(parents=True)
     lines = MAESTRO_ROWS.splitlines()
     (paths.cache / MAESTRO_CSV_NAME).write_text("\n".join(lines[: rows + 1]) + "\n", "utf-8")
-    frame, source = stages.read_source_metadata(paths, None)
-    stages.write_recordings(paths, frame, source, [])
+    frame, source = adapter.read_source_metadata(paths, None)
+    adapter.write_recordings(paths, frame, source, [])
 
     keys = _requested(_tick(maestro_catalog_sensor, instance, tmp_path), instance)
 
@@ -214,13 +215,13 @@ def test_maestro_sensor_requests_maestro_recordings_when_the_metadata_grows(
     tmp_path: Path,
 ) -> None:
     instance = dg.DagsterInstance.ephemeral()
-    paths = stages.MaestroPaths(ModelRepoLayout(tmp_path))
+    paths = MaestroPaths(ModelRepoLayout(tmp_path))
     paths.cache.mkdir(parents=True)
     lines = MAESTRO_ROWS.splitlines()
     csv = paths.cache / MAESTRO_CSV_NAME
     csv.write_text("\n".join(lines[:3]) + "\n", "utf-8")
-    frame, source = stages.read_source_metadata(paths, None)
-    stages.write_recordings(paths, frame, source, [])
+    frame, source = adapter.read_source_metadata(paths, None)
+    adapter.write_recordings(paths, frame, source, [])
     _requested(_tick(maestro_catalog_sensor, instance, tmp_path), instance)
 
     csv.write_text("\n".join(lines[:4]) + "\n", "utf-8")  # a new release adds a recording

@@ -10,9 +10,10 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from piano_assets.maestro import stages
+from piano_assets.maestro import adapter, outputs
 from piano_assets.maestro.pairs import PairPolicy
 from piano_assets.maestro.partitions import MAESTRO_PARTITIONS_NAME, maestro_recordings_partitions
+from piano_assets.maestro.paths import TIER, MaestroPaths
 from piano_assets.partitioned import RecordingBatch, add_new_partitions
 from piano_assets.resources import ModelRepoResource, MuqEmbedderResource, SourceUrlsResource
 from piano_assets.settings import load_settings
@@ -40,16 +41,16 @@ def maestro_recordings(
     model_repo: ModelRepoResource,
     source_urls: SourceUrlsResource,
 ) -> dg.MaterializeResult:
-    paths = stages.MaestroPaths(model_repo.layout())
+    paths = MaestroPaths(model_repo.layout())
     source_path = Path(source_urls.maestro_source) if source_urls.maestro_source else None
-    frame, where = stages.read_source_metadata(paths, source_path)
+    frame, where = adapter.read_source_metadata(paths, source_path)
     added = add_new_partitions(context.instance, MAESTRO_PARTITIONS_NAME, frame["recording_id"])
-    manifest = stages.write_recordings(paths, frame, where, added)
+    manifest = adapter.write_recordings(paths, frame, where, added)
     context.log.info(
         f"{manifest.recordings} MAESTRO recordings ({manifest.hours} h) from {where}; "
         f"{len(added)} new partitions"
     )
-    return dg.MaterializeResult(metadata=stages.recordings_metadata(paths, frame, manifest))
+    return dg.MaterializeResult(metadata=adapter.recordings_metadata(paths, frame, manifest))
 
 
 class MaestroAudioConfig(dg.Config):
@@ -99,12 +100,12 @@ def maestro_audio_and_embeddings(
     source_urls: SourceUrlsResource,
 ):
     layout = model_repo.layout()
-    paths = stages.MaestroPaths(layout)
-    recordings = stages.load_recordings(paths)
+    paths = MaestroPaths(layout)
+    recordings = adapter.load_recordings(paths)
     rows = {row["recording_id"]: row for row in recordings.iter_rows(named=True)}
-    resolver = stages.AudioSourceResolver(
+    resolver = adapter.AudioSourceResolver(
         paths,
-        stages.SourceSettings(
+        adapter.SourceSettings(
             source_path=Path(source_urls.maestro_source) if source_urls.maestro_source else None,
             url=source_urls.maestro_url,
             expected_sha256=config.expected_sha256 or source_urls.maestro_sha256,
@@ -112,13 +113,13 @@ def maestro_audio_and_embeddings(
         ),
         progress=context.log.info,
     )
-    batch = RecordingBatch(context, stages.TIER, layout.failure_ledgers)
+    batch = RecordingBatch(context, TIER, layout.failure_ledgers)
 
     def audio(recording_id: str) -> dict[str, object]:
-        return stages.convert_recording_audio(paths, stages.row_of(rows, recording_id), resolver)
+        return adapter.convert_recording_audio(paths, adapter.row_of(rows, recording_id), resolver)
 
     def embed(recording_ids: list[str]) -> dict[str, object]:
-        return stages.embed_recordings_stage(
+        return adapter.embed_recordings_stage(
             paths, recording_ids, muq.get_embedder(), muq.segment_policy(), context.log.info
         )
 
@@ -140,8 +141,8 @@ def maestro_audio_and_embeddings(
 def maestro_piece_performer_map(
     context: dg.AssetExecutionContext, model_repo: ModelRepoResource
 ) -> dg.MaterializeResult:
-    paths = stages.MaestroPaths(model_repo.layout())
-    manifest, metadata = stages.build_piece_map_stage(paths)
+    paths = MaestroPaths(model_repo.layout())
+    manifest, metadata = outputs.build_piece_map_stage(paths)
     context.log.info(
         f"{manifest.stats.pieces} pieces, {manifest.stats.multi_performance_pieces} with 2+ "
         f"performances; {manifest.recordings_covered}/{manifest.stats.recordings} recordings "
@@ -174,14 +175,14 @@ def maestro_contrastive_pairs(
     config: ContrastivePairsConfig,
     model_repo: ModelRepoResource,
 ) -> dg.MaterializeResult:
-    paths = stages.MaestroPaths(model_repo.layout())
+    paths = MaestroPaths(model_repo.layout())
     policy = PairPolicy(
         seed=config.seed,
         positives_per_anchor=config.positives_per_anchor,
         negatives_per_anchor=config.negatives_per_anchor,
         allow_cross_split=config.allow_cross_split,
     )
-    manifest, metadata = stages.build_pairs_stage(paths, policy)
+    manifest, metadata = outputs.build_pairs_stage(paths, policy)
     context.log.info(
         f"{manifest.stats.pairs} pairs ({manifest.stats.positives} positive) over "
         f"{manifest.segments_available} segments of {manifest.recordings_covered} recordings"

@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from piano_assets.maestro import stages
+from piano_assets.maestro import adapter, outputs
 from piano_assets.maestro.assets import (
     maestro_contrastive_pairs,
     maestro_piece_performer_map,
@@ -12,6 +12,7 @@ from piano_assets.maestro.assets import (
 from piano_assets.maestro.metadata import MaestroMetadataError
 from piano_assets.maestro.pairs import build_pairs, pair_problems
 from piano_assets.maestro.partitions import MAESTRO_PARTITIONS_NAME
+from piano_assets.maestro.paths import MaestroPaths
 from piano_assets.maestro.records import PairRow, PairsManifest, PieceMapManifest, PieceRow
 from piano_assets.maestro.tables import validate_rows
 from piano_assets.resources import ModelRepoResource
@@ -27,7 +28,7 @@ _SHOWN = 20
 def maestro_recordings_registered(
     context: dg.AssetCheckExecutionContext, model_repo: ModelRepoResource
 ) -> dg.AssetCheckResult:
-    recordings = stages.load_recordings(stages.MaestroPaths(model_repo.layout()))
+    recordings = adapter.load_recordings(MaestroPaths(model_repo.layout()))
     registered = set(context.instance.get_dynamic_partitions(MAESTRO_PARTITIONS_NAME))
     ids = set(recordings["recording_id"])
     missing, stale = sorted(ids - registered), sorted(registered - ids)
@@ -55,9 +56,9 @@ def maestro_recordings_registered(
 def maestro_every_recording_embedded(
     context: dg.AssetCheckExecutionContext, model_repo: ModelRepoResource
 ) -> dg.AssetCheckResult:
-    paths = stages.MaestroPaths(model_repo.layout())
+    paths = MaestroPaths(model_repo.layout())
     registered = sorted(context.instance.get_dynamic_partitions(MAESTRO_PARTITIONS_NAME))
-    coverage = stages.embedding_coverage(paths, registered)
+    coverage = adapter.embedding_coverage(paths, registered)
     no_audio = [r for r in registered if not paths.audio(r).is_file()]
     missing = sorted(set(registered) - set(coverage.embedded))
     labels = sorted({label.label for label in coverage.labels.values()})
@@ -87,7 +88,7 @@ def maestro_every_recording_embedded(
     "pieces, recordings covered, hours) agree with the table.",
 )
 def maestro_piece_map_consistent(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
-    paths = stages.MaestroPaths(model_repo.layout())
+    paths = MaestroPaths(model_repo.layout())
     table = pl.read_parquet(paths.piece_map_table)
     manifest = PieceMapManifest.model_validate_json(paths.piece_map_manifest.read_text("utf-8"))
     problems: list[str] = []
@@ -125,11 +126,11 @@ def maestro_piece_map_consistent(model_repo: ModelRepoResource) -> dg.AssetCheck
     "labelled right, and are reproduced exactly from their seed.",
 )
 def maestro_pairs_valid(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
-    paths = stages.MaestroPaths(model_repo.layout())
+    paths = MaestroPaths(model_repo.layout())
     pairs = pl.read_parquet(paths.pairs_table)
     manifest = PairsManifest.model_validate_json(paths.pairs_manifest.read_text("utf-8"))
     try:
-        piece_map, coverage = stages.pairs_inputs(paths)
+        piece_map, coverage = outputs.pairs_inputs(paths)
     except MaestroMetadataError as err:
         return dg.AssetCheckResult(passed=False, description=str(err))
     segments = coverage.table

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from piano_assets.engine import SegmentPolicy
+from piano_assets.maestro.adapter import planned_segments
 from piano_assets.maestro.metadata import read_maestro_metadata
 from piano_assets.maestro.pairs import PairPolicy, build_pairs, pair_stats
 from piano_assets.maestro.pieces import (
@@ -22,7 +23,6 @@ from piano_assets.maestro.pieces import (
     normalization_report,
     piece_stats,
 )
-from piano_assets.maestro.stages import planned_segments
 
 
 def report(metadata: Path, shown: int, segment_seconds: float, min_tail_seconds: float) -> str:

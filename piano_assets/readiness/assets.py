@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
-from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME
 from piano_assets.readiness.checks import readiness_check_results, readiness_check_specs
 from piano_assets.readiness.criteria import evaluate_readiness, render_report
 from piano_assets.resources import ModelRepoResource

@@ -16,14 +16,15 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from piano_assets.competition import tier, validation
-from piano_assets.competition.catalog import CatalogError, read_catalog
-from piano_assets.competition.paths import Chopin2021Paths
-from piano_assets.competition.records import RecordsError
+from piano_assets.chopin2021 import tier, validation
+from piano_assets.chopin2021.catalog import CatalogError, read_catalog
+from piano_assets.chopin2021.paths import Chopin2021Paths
+from piano_assets.chopin2021.records import RecordsError
 from piano_assets.engine.store import read_provenance
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.maestro import stages
+from piano_assets.maestro import adapter
 from piano_assets.maestro.metadata import MaestroMetadataError
+from piano_assets.maestro.paths import MaestroPaths
 from piano_assets.maestro.records import PieceRow
 from piano_assets.maestro.tables import validate_rows
 from piano_assets.reorganize.pipeline_build import find_cargo, probe_pipeline
@@ -207,12 +208,12 @@ def _lines(path: Path) -> int:
 
 # -- 4 ------------------------------------------------------------------------------------------
 def maestro_complete(layout: ModelRepoLayout) -> CriterionResult:
-    paths = stages.MaestroPaths(layout)
+    paths = MaestroPaths(layout)
     try:
-        ids = stages.load_recordings(paths)["recording_id"].to_list()
+        ids = adapter.load_recordings(paths)["recording_id"].to_list()
     except (MaestroMetadataError, OSError, pl.exceptions.PolarsError) as err:
         return _result(4, [str(err)])
-    coverage = stages.embedding_coverage(paths, ids)
+    coverage = adapter.embedding_coverage(paths, ids)
     problems: list[str] = []
     missing = sorted(set(ids) - set(coverage.embedded))
     if not ids:

@@ -10,7 +10,7 @@ Each tick does two cheap things:
    registers their partitions (step 1 alone cannot: a partition needs its catalog row).
    The request's `run_key` is derived from the unseen items, so one growth asks for one run.
 
-* `chopin2021_new_recordings`: `.piano_assets/competition/chopin2021/catalog.jsonl` (written by
+* `chopin2021_new_recordings`: `.piano_assets/chopin2021/chopin2021/catalog.jsonl` (written by
   `chopin2021_video_catalog`) → partitions `chopin2021_recordings`; source: the official
   channel's flat listing (yt-dlp, one request per tick). Videos the catalog set aside (sessions,
   ambiguous titles) are in its ledger and count as seen.
@@ -30,12 +30,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from piano_assets.competition.catalog import LedgerItem, read_catalog
-from piano_assets.competition.partitions import chopin2021_recordings
-from piano_assets.competition.paths import Chopin2021Paths
-from piano_assets.competition.records import read_jsonl
+from piano_assets.chopin2021.catalog import LedgerItem, read_catalog
+from piano_assets.chopin2021.partitions import chopin2021_recordings
+from piano_assets.chopin2021.paths import Chopin2021Paths
+from piano_assets.chopin2021.records import read_jsonl
+from piano_assets.maestro.adapter import load_recordings, read_source_metadata
 from piano_assets.maestro.partitions import maestro_recordings_partitions
-from piano_assets.maestro.stages import MaestroPaths, load_recordings, read_source_metadata
+from piano_assets.maestro.paths import MaestroPaths
 from piano_assets.readiness.criteria import chopin2021_catalog_keys
 from piano_assets.resources import ModelRepoResource, SourceUrlsResource, YtDlpResource
 from piano_assets.sources.errors import SourceError

@@ -77,7 +77,7 @@ def ensure_sample_repo(sample_dir: Path, *, reset: bool = False) -> Path:
 
 def _generate(sample_dir: Path) -> None:
     from piano_assets.sample.before_cleanup import build_model_repo_before_cleanup
-    from piano_assets.sample.competition_world import build_competition_world
+    from piano_assets.sample.chopin2021_world import build_chopin2021_world
     from piano_assets.sample.maestro_sample import build_maestro_sample
 
     world_dir = world_dir_for(sample_dir)
@@ -89,7 +89,7 @@ def _generate(sample_dir: Path) -> None:
 
     build_model_repo_before_cleanup(sample_dir)
     build_maestro_sample(ModelRepoLayout(sample_dir).maestro_cache, None)
-    world = build_competition_world(world_dir)
+    world = build_chopin2021_world(world_dir)
     _git_commit_all(sample_dir, "Model repo before the 2026 reorganization (piano-assets sample)")
 
     info = SampleWorld(

@@ -6,15 +6,15 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from piano_assets.competition.assets import competition_assets
-from piano_assets.competition.checks import competition_checks
-from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.chopin2021.assets import competition_assets
+from piano_assets.chopin2021.checks import competition_checks
+from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.partitioned import read_failure_ledger
 from piano_assets.reorganize.assets import reorganize_assets
 from piano_assets.runner import RANGE_END, RANGE_START
-from piano_assets.sample.competition_world import build_competition_world
-from piano_assets_tests.competition_helpers import offline_resources
+from piano_assets.sample.chopin2021_world import build_chopin2021_world
+from piano_assets_tests.chopin2021_helpers import offline_resources
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 def test_gone_video_fails_alone_and_subset_backfill(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
-    world = build_competition_world(tmp_path / "world", include_missing_video=True)
+    world = build_chopin2021_world(tmp_path / "world", include_missing_video=True)
     resources = offline_resources(root, world)
     instance = dg.DagsterInstance.ephemeral()
     everything = [*reorganize_assets, *competition_assets, *competition_checks]

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from piano_assets.competition.catalog import (
+from piano_assets.chopin2021.catalog import (
     CatalogError,
     RecordingSpec,
     catalog_by_key,
     read_catalog,
 )
-from piano_assets.competition.paths import Chopin2021Paths
-from piano_assets.competition.records import (
+from piano_assets.chopin2021.paths import Chopin2021Paths
+from piano_assets.chopin2021.records import (
     ResultRecord,
     SegmentProvenance,
     SegmentRecord,
@@ -28,7 +28,7 @@ from piano_assets.competition.records import (
     segment_records,
     write_jsonl,
 )
-from piano_assets.competition.results import CompetitionResults, PerformerResult
+from piano_assets.chopin2021.results import CompetitionResults, PerformerResult
 from piano_assets.engine import (
     Embedder,
     RecordingAudio,
@@ -46,7 +46,7 @@ from piano_assets.sources.wav import read_wav_header
 from piano_assets.sources.ytdlp import TARGET_CHANNELS, TARGET_SAMPLE_RATE
 
 if TYPE_CHECKING:
-    from piano_assets.competition.validation import Verdict
+    from piano_assets.chopin2021.validation import Verdict
     from piano_assets.sources.ytdlp import YtDlpClient
 
 __all__ = ["RecordingSpec"]
@@ -283,7 +283,7 @@ def write_metadata(paths: Chopin2021Paths, registered: list[str]) -> WrittenMeta
 
 def every_recording_complete(paths: Chopin2021Paths, registered: list[str]) -> Verdict:
     """Every registered recording has audio, a segment table, embeddings and metadata lines."""
-    from piano_assets.competition.validation import Verdict
+    from piano_assets.chopin2021.validation import Verdict
 
     in_metadata: set[str] = set()
     if paths.metadata.is_file():

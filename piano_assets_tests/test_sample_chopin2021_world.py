@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from piano_assets.competition.catalog import build_catalog
-from piano_assets.competition.matching import MatchStatus
-from piano_assets.competition.results import collect_site_results, load_curated
-from piano_assets.sample.competition_world import build_competition_world
+from piano_assets.chopin2021.catalog import build_catalog
+from piano_assets.chopin2021.matching import MatchStatus
+from piano_assets.chopin2021.results import collect_site_results, load_curated
+from piano_assets.sample.chopin2021_world import build_chopin2021_world
 from piano_assets.sources.web import PageFetcher
 from piano_assets.sources.ytdlp import YtDlpClient
 
@@ -22,13 +22,13 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "competition_world.json"
+        if p.is_file() and p.name != "chopin2021_world.json"
     }
 
 
 def test_world_is_deterministic(tmp_path: Path) -> None:
-    first = build_competition_world(tmp_path / "a")
-    second = build_competition_world(tmp_path / "b")
+    first = build_chopin2021_world(tmp_path / "a")
+    second = build_chopin2021_world(tmp_path / "b")
     a, b = _tree(first.world_dir), _tree(second.world_dir)
     assert a.keys() == b.keys()
     differing = [name for name in a if a[name] != b[name]]
@@ -42,7 +42,7 @@ def test_world_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_feed_lists_every_case_the_matcher_must_handle(tmp_path: Path) -> None:
-    world = build_competition_world(tmp_path / "w", include_missing_video=True)
+    world = build_chopin2021_world(tmp_path / "w", include_missing_video=True)
     listing = YtDlpClient(allow_file_urls=True).list_flat(world.chopin2021_channel_url)
     build = build_catalog(listing, load_curated().results())
     assert {s.video_id: s.recording_id for s in build.recordings} == world.expected_recordings
@@ -57,7 +57,7 @@ def test_feed_lists_every_case_the_matcher_must_handle(tmp_path: Path) -> None:
 
 @pytest.fixture
 def served_world(tmp_path: Path) -> Iterator[str]:
-    world = build_competition_world(tmp_path / "w")
+    world = build_chopin2021_world(tmp_path / "w")
     handler = functools.partial(
         http.server.SimpleHTTPRequestHandler, directory=str(world.world_dir / "chopin2020")
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from piano_assets.competition.results import (
+from piano_assets.chopin2021.results import (
     PLACEMENT_ORDER,
     PLACEMENT_ORDINAL,
     CompetitionResults,
@@ -27,7 +27,7 @@ from piano_assets.competition.results import (
     placement_for,
     resolve_results,
 )
-from piano_assets.sample.competition_world import build_competition_world
+from piano_assets.sample.chopin2021_world import build_chopin2021_world
 from piano_assets.sources.web import PageFetcher
 
 # The official prize list of the XVIII Competition (2021), as announced (see the curated file's
@@ -118,9 +118,9 @@ def test_every_curated_fact_is_cited() -> None:
 
 def test_an_uncited_fact_is_refused() -> None:
     data = json.loads(
-        (
-            Path(__file__).parents[1] / "piano_assets/competition/curated_results_2021.json"
-        ).read_text(encoding="utf-8")
+        (Path(__file__).parents[1] / "piano_assets/chopin2021/curated_results_2021.json").read_text(
+            encoding="utf-8"
+        )
     )
     del data["performers"][0]["citations"]["prize"]
     with pytest.raises(ResultsError, match=r"Bruce \(Xiaoyu\) Liu: no citation for prize"):
@@ -269,7 +269,7 @@ def test_parse_competitor_pages() -> None:
 
 
 def test_site_of_the_sample_world_reproduces_the_curated_results(tmp_path: Path) -> None:
-    world = build_competition_world(tmp_path / "world")
+    world = build_chopin2021_world(tmp_path / "world")
     fetcher = PageFetcher(tmp_path / "raw")
     site = collect_site_results(world.chopin2021_base_url, fetcher.fetch)
     assert site.results.prize_list() == PUBLISHED_PRIZES

@@ -1,4 +1,4 @@
-"""T2 assets (group "competition"): thin wiring over the Dagster-free modules of this package.
+"""T2 assets (group "chopin2021"): thin wiring over the Dagster-free modules of this package.
 
 chopin2021_results → chopin2021_video_catalog → [chopin2021_audio → chopin2021_segments →
 chopin2021_muq_embeddings] (one partitioned multi-asset) → chopin2021_metadata.
@@ -10,18 +10,18 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from piano_assets.competition import tier
-from piano_assets.competition.catalog import (
+from piano_assets.chopin2021 import tier
+from piano_assets.chopin2021.catalog import (
     CatalogBuild,
     LedgerItem,
     build_catalog,
     catalog_by_key,
     read_catalog,
 )
-from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME, chopin2021_recordings
-from piano_assets.competition.paths import TIER, Chopin2021Paths
-from piano_assets.competition.records import ResultRecord, write_jsonl, yield_table
-from piano_assets.competition.results import (
+from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME, chopin2021_recordings
+from piano_assets.chopin2021.paths import TIER, Chopin2021Paths
+from piano_assets.chopin2021.records import ResultRecord, write_jsonl, yield_table
+from piano_assets.chopin2021.results import (
     CAVEAT_ACROSS_ROUNDS,
     PLACEMENT_ORDER,
     PLACEMENT_ORDINAL,
@@ -44,7 +44,7 @@ from piano_assets.resources import (
 from piano_assets.settings import SettingsError, load_settings
 from piano_assets.sources.errors import SourceError
 
-GROUP = "competition"
+GROUP = "chopin2021"
 AUDIO = dg.AssetKey("chopin2021_audio")
 SEGMENTS = dg.AssetKey("chopin2021_segments")
 EMBEDDINGS = dg.AssetKey("chopin2021_muq_embeddings")

@@ -18,9 +18,9 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from piano_assets.competition.matching import MatchStatus, Roster, TitleMatch, match_title
-from piano_assets.competition.names import surname_first_slug
-from piano_assets.competition.results import CompetitionResults, Placement, Round
+from piano_assets.chopin2021.matching import MatchStatus, Roster, TitleMatch, match_title
+from piano_assets.chopin2021.names import surname_first_slug
+from piano_assets.chopin2021.results import CompetitionResults, Placement, Round
 from piano_assets.engine.files import UnsafeNameError, validate_key
 
 _MAX_KEY = 128

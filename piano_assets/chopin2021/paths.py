@@ -45,7 +45,7 @@ class Chopin2021Paths:
     def audio(self, recording_id: str) -> Path:
         return safe_child(self.audio_dir, f"{validate_key(recording_id)}.wav")
 
-    # -- state (<root>/.piano_assets/competition/chopin2021/) -----------------------------
+    # -- state (<root>/.piano_assets/chopin2021/chopin2021/) -----------------------------
     @property
     def state(self) -> Path:
         return self.layout.platform / "competition" / TIER

@@ -1,12 +1,12 @@
 """The sample's local "outside world" for the Chopin 2021 tier: results pages, a channel, audio.
 
-`build_competition_world(world_dir)` writes, deterministically:
+`build_chopin2021_world(world_dir)` writes, deterministically:
 
 * `chopin2020/`: pages modelled on the official site's announcements (chopin2020.pl): a news
   listing (`en/news`) linking to the Stage I–III results and the prize list, and a competitors
   index (`en/competitors`) linking to one page per competitor. Links are relative, so the tree
   works as a `file://` base URL and served on 127.0.0.1 alike. The facts come from the curated
-  results (`piano_assets/competition/curated_results_2021.json`); honorifics are left out,
+  results (`piano_assets/chopin2021/curated_results_2021.json`); honorifics are left out,
   since the curated file does not record them.
 * `channel/videos.rss`: the official channel as an RSS feed yt-dlp's generic extractor lists,
   with titles modelled on the real channel ("BRUCE (XIAOYU) LIU – first round (18th Chopin
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from piano_assets.competition.names import surname_first_slug
-from piano_assets.competition.results import (
+from piano_assets.chopin2021.names import surname_first_slug
+from piano_assets.chopin2021.results import (
     CompetitionResults,
     PerformerResult,
     Round,
@@ -142,7 +142,7 @@ MISSING_VIDEO = SampleVideo(
 )
 
 
-def build_competition_world(
+def build_chopin2021_world(
     world_dir: Path,
     *,
     include_missing_video: bool = False,
@@ -188,7 +188,7 @@ def build_competition_world(
         "expected_recordings": world.expected_recordings,
         "missing_video_id": world.missing_video_id,
     }
-    atomic_write_text(world_dir / "competition_world.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(world_dir / "chopin2021_world.json", json.dumps(summary, indent=2) + "\n")
     return world
 
 

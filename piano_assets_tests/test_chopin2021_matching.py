@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from piano_assets.competition.catalog import build_catalog, recording_key
-from piano_assets.competition.matching import MatchStatus, Roster, match_title
-from piano_assets.competition.names import name_key, name_tokens, surname_first_slug
-from piano_assets.competition.results import (
+from piano_assets.chopin2021.catalog import build_catalog, recording_key
+from piano_assets.chopin2021.matching import MatchStatus, Roster, match_title
+from piano_assets.chopin2021.names import name_key, name_tokens, surname_first_slug
+from piano_assets.chopin2021.results import (
     CompetitionResults,
     PerformerResult,
     Round,

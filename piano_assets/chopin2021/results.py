@@ -33,7 +33,7 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup, Tag
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from piano_assets.competition.names import fold, name_key, strip_honorific
+from piano_assets.chopin2021.names import fold, name_key, strip_honorific
 
 CURATED_RESOURCE = "curated_results_2021.json"
 DEFAULT_BASE_URL = "https://chopin2020.pl/"
@@ -395,7 +395,7 @@ def load_curated(text: str | None = None) -> CuratedFile:
     """The curated 2021 results shipped with the package (or `text`, for tests)."""
     if text is None:
         text = (
-            resources.files("piano_assets.competition")
+            resources.files("piano_assets.chopin2021")
             .joinpath(CURATED_RESOURCE)
             .read_text(encoding="utf-8")
         )

@@ -7,17 +7,17 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from piano_assets.competition.assets import competition_assets
-from piano_assets.competition.checks import competition_checks
-from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
-from piano_assets.competition.records import ResultRecord, SegmentRecord, read_jsonl
-from piano_assets.competition.results import PLACEMENT_ORDINAL
+from piano_assets.chopin2021.assets import competition_assets
+from piano_assets.chopin2021.checks import competition_checks
+from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.chopin2021.records import ResultRecord, SegmentRecord, read_jsonl
+from piano_assets.chopin2021.results import PLACEMENT_ORDINAL
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.reorganize.assets import reorganize_assets
 from piano_assets.runner import RANGE_END, RANGE_START
-from piano_assets.sample.competition_world import build_competition_world
-from piano_assets_tests.competition_helpers import offline_resources
-from piano_assets_tests.test_competition_results import PUBLISHED_PRIZES
+from piano_assets.sample.chopin2021_world import build_chopin2021_world
+from piano_assets_tests.chopin2021_helpers import offline_resources
+from piano_assets_tests.test_chopin2021_results import PUBLISHED_PRIZES
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def test_tier_materializes_end_to_end_offline(tmp_path: Path) -> None:
     started = time.monotonic()
     root = tmp_path / "repo"
     root.mkdir()
-    world = build_competition_world(tmp_path / "world")
+    world = build_chopin2021_world(tmp_path / "world")
     resources = offline_resources(root, world)
     instance = dg.DagsterInstance.ephemeral()
     everything = [*reorganize_assets, *competition_assets, *competition_checks]
@@ -101,7 +101,7 @@ def test_tier_materializes_end_to_end_offline(tmp_path: Path) -> None:
         == []
     )
     assert sorted(instance.get_dynamic_partitions(CHOPIN2021_PARTITIONS_NAME)) == keys
-    assert json.loads((world.world_dir / "competition_world.json").read_text())
+    assert json.loads((world.world_dir / "chopin2021_world.json").read_text())
     assert time.monotonic() - started < 120
 
 

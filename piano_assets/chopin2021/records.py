@@ -12,8 +12,8 @@ from typing import TypeVar
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from piano_assets.competition.catalog import RecordingSpec
-from piano_assets.competition.results import (
+from piano_assets.chopin2021.catalog import RecordingSpec
+from piano_assets.chopin2021.results import (
     ROUND_ORDER,
     CompetitionResults,
     PerformerResult,

@@ -17,8 +17,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from piano_assets.competition.names import fold, name_tokens, name_variants
-from piano_assets.competition.results import (
+from piano_assets.chopin2021.names import fold, name_tokens, name_variants
+from piano_assets.chopin2021.results import (
     CompetitionResults,
     PerformerResult,
     Round,

@@ -3,9 +3,9 @@ recording; per-recording validity is enforced when a partition materializes."""
 
 import dagster as dg
 
-from piano_assets.competition import tier, validation
-from piano_assets.competition.partitions import CHOPIN2021_PARTITIONS_NAME
-from piano_assets.competition.paths import Chopin2021Paths
+from piano_assets.chopin2021 import tier, validation
+from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.chopin2021.paths import Chopin2021Paths
 from piano_assets.partitioned import registered_partitions
 from piano_assets.resources import ModelRepoResource
 

@@ -14,9 +14,10 @@ import pytest
 
 from piano_assets.engine.files import sha256_file
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.maestro import stages
+from piano_assets.maestro import adapter
 from piano_assets.maestro.archive import MaestroArchiveError, read_wav_format
 from piano_assets.maestro.metadata import MaestroMetadataError
+from piano_assets.maestro.paths import MaestroPaths
 from piano_assets.maestro.records import AudioProvenance
 from piano_assets.sample.synth import piano_notes, wav_bytes
 from piano_assets.sources.errors import ChecksumMismatchError
@@ -38,42 +39,42 @@ def _zip(path: Path, rate: int = 48_000) -> Path:
 
 
 @pytest.fixture
-def paths(tmp_path: Path) -> stages.MaestroPaths:
+def paths(tmp_path: Path) -> MaestroPaths:
     layout = ModelRepoLayout(tmp_path / "repo")
     layout.maestro_cache.mkdir(parents=True)
-    return stages.MaestroPaths(layout)
+    return MaestroPaths(layout)
 
 
 def test_metadata_comes_from_the_cache_else_from_inside_the_zip(
-    paths: stages.MaestroPaths, tmp_path: Path
+    paths: MaestroPaths, tmp_path: Path
 ) -> None:
     with pytest.raises(MaestroMetadataError, match="no MAESTRO v3 metadata"):
-        stages.read_source_metadata(paths, None)
+        adapter.read_source_metadata(paths, None)
     zip_path = _zip(tmp_path / "maestro-v3.0.0.zip")
-    frame, where = stages.read_source_metadata(paths, zip_path)
+    frame, where = adapter.read_source_metadata(paths, zip_path)
     assert where == f"{zip_path}!maestro-v3.0.0/maestro-v3.0.0.csv"
     assert frame["recording_id"].to_list() == [
         "2015-midi-unprocessed_r1_d1-9-12_mid--audio-from_mp3_09_r1_2015_wav--4"
     ]
     # Unconfigured, the zip in maestro_cache/ is looked into as well.
     _zip(paths.cache / "maestro-v3.0.0.zip")
-    assert stages.read_source_metadata(paths, None)[1].endswith(
+    assert adapter.read_source_metadata(paths, None)[1].endswith(
         "maestro-v3.0.0.zip!maestro-v3.0.0/maestro-v3.0.0.csv"
     )
     (paths.cache / "maestro-v3.0.0.csv").write_bytes(CSV)
-    assert stages.read_source_metadata(paths, zip_path)[1] == str(
+    assert adapter.read_source_metadata(paths, zip_path)[1] == str(
         paths.cache / "maestro-v3.0.0.csv"
     )
 
 
 def test_conversion_to_24k_mono_with_provenance_and_reuse(
-    paths: stages.MaestroPaths, tmp_path: Path
+    paths: MaestroPaths, tmp_path: Path
 ) -> None:
     zip_path = _zip(tmp_path / "maestro-v3.0.0.zip", rate=48_000)
-    frame, _ = stages.read_source_metadata(paths, zip_path)
+    frame, _ = adapter.read_source_metadata(paths, zip_path)
     row = frame.row(0, named=True)
-    resolver = stages.AudioSourceResolver(paths, stages.SourceSettings(source_path=zip_path))
-    first = stages.convert_recording_audio(paths, row, resolver)
+    resolver = adapter.AudioSourceResolver(paths, adapter.SourceSettings(source_path=zip_path))
+    first = adapter.convert_recording_audio(paths, row, resolver)
     assert first["reused"] is False
     wav = read_wav_format(paths.audio(row["recording_id"]))
     assert wav is not None
@@ -84,31 +85,31 @@ def test_conversion_to_24k_mono_with_provenance_and_reuse(
     )
     assert (provenance.source_sample_rate, provenance.source_channels) == (48_000, 2)
     assert provenance.sha256 == sha256_file(paths.audio(row["recording_id"]))
-    assert stages.convert_recording_audio(paths, row, resolver)["reused"] is True
+    assert adapter.convert_recording_audio(paths, row, resolver)["reused"] is True
     # A WAV replaced behind the provenance's back is converted again.
     paths.audio(row["recording_id"]).write_bytes(b"RIFF")
-    assert stages.convert_recording_audio(paths, row, resolver)["reused"] is False
+    assert adapter.convert_recording_audio(paths, row, resolver)["reused"] is False
 
 
-def test_missing_source_says_what_to_configure(paths: stages.MaestroPaths) -> None:
-    resolver = stages.AudioSourceResolver(paths, stages.SourceSettings())
+def test_missing_source_says_what_to_configure(paths: MaestroPaths) -> None:
+    resolver = adapter.AudioSourceResolver(paths, adapter.SourceSettings())
     with pytest.raises(MaestroArchiveError, match="PIANO_ASSETS_MAESTRO_SOURCE"):
         resolver.get()
 
 
 def test_verification_failure_is_remembered_not_recomputed(
-    paths: stages.MaestroPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    paths: MaestroPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     zip_path = _zip(tmp_path / "maestro-v3.0.0.zip")
-    settings = stages.SourceSettings(source_path=zip_path, verify_sha256=True)
-    resolver = stages.AudioSourceResolver(paths, settings)  # expects the published SHA-256
+    settings = adapter.SourceSettings(source_path=zip_path, verify_sha256=True)
+    resolver = adapter.AudioSourceResolver(paths, settings)  # expects the published SHA-256
     with pytest.raises(MaestroArchiveError, match="does not match"):
         resolver.get()
     monkeypatch.setattr("piano_assets.maestro.archive.sha256_file", lambda _: "not again")
     with pytest.raises(MaestroArchiveError, match="does not match"):
         resolver.get()
-    folder = stages.AudioSourceResolver(
-        paths, stages.SourceSettings(source_path=tmp_path, verify_sha256=True)
+    folder = adapter.AudioSourceResolver(
+        paths, adapter.SourceSettings(source_path=tmp_path, verify_sha256=True)
     )
     with pytest.raises(MaestroArchiveError, match="applies to the zip only"):
         folder.get()
@@ -129,22 +130,22 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def test_a_configured_url_is_downloaded_checked_and_read(
-    paths: stages.MaestroPaths, served: tuple[str, Path]
+    paths: MaestroPaths, served: tuple[str, Path]
 ) -> None:
     base_url, root = served
     zip_path = _zip(root / "maestro-v3.0.0.zip")
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
     messages: list[str] = []
     url = f"{base_url}/maestro-v3.0.0.zip"
-    wrong = stages.AudioSourceResolver(
-        paths, stages.SourceSettings(url=url, expected_sha256="1" * 64), messages.append
+    wrong = adapter.AudioSourceResolver(
+        paths, adapter.SourceSettings(url=url, expected_sha256="1" * 64), messages.append
     )
     with pytest.raises(ChecksumMismatchError):
         wrong.get()
     assert not (paths.cache / "maestro-v3.0.0.zip").exists()
 
-    resolver = stages.AudioSourceResolver(
-        paths, stages.SourceSettings(url=url, expected_sha256=digest), messages.append
+    resolver = adapter.AudioSourceResolver(
+        paths, adapter.SourceSettings(url=url, expected_sha256=digest), messages.append
     )
     source = resolver.get()
     assert source.kind == "zip"
@@ -153,9 +154,9 @@ def test_a_configured_url_is_downloaded_checked_and_read(
     assert any("downloaded" in m for m in messages)
 
 
-def test_an_unofficial_url_needs_a_checksum(paths: stages.MaestroPaths) -> None:
-    resolver = stages.AudioSourceResolver(
-        paths, stages.SourceSettings(url="http://127.0.0.1:9/mirror/dataset.zip")
+def test_an_unofficial_url_needs_a_checksum(paths: MaestroPaths) -> None:
+    resolver = adapter.AudioSourceResolver(
+        paths, adapter.SourceSettings(url="http://127.0.0.1:9/mirror/dataset.zip")
     )
     with pytest.raises(MaestroArchiveError, match="maestro_sha256"):
         resolver.get()

@@ -9,7 +9,7 @@ from piano_assets.resources import (
     WebResource,
     YtDlpResource,
 )
-from piano_assets.sample.competition_world import CompetitionWorld
+from piano_assets.sample.chopin2021_world import CompetitionWorld
 
 
 def offline_resources(root: Path, world: CompetitionWorld) -> dict[str, object]:

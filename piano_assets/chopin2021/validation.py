@@ -7,16 +7,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from piano_assets.competition.catalog import LedgerItem, read_catalog
-from piano_assets.competition.matching import MatchStatus
-from piano_assets.competition.paths import Chopin2021Paths
-from piano_assets.competition.records import (
+from piano_assets.chopin2021.catalog import LedgerItem, read_catalog
+from piano_assets.chopin2021.matching import MatchStatus
+from piano_assets.chopin2021.paths import Chopin2021Paths
+from piano_assets.chopin2021.records import (
     RecordsError,
     ResultRecord,
     SegmentRecord,
     read_jsonl,
 )
-from piano_assets.competition.results import (
+from piano_assets.chopin2021.results import (
     PLACEMENT_ORDER,
     PLACEMENT_ORDINAL,
     Round,

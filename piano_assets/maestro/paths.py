@@ -1,0 +1,71 @@
+"""Where the MAESTRO tier keeps its files inside the model repo. Dagster-free."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from piano_assets.engine.files import validate_key
+from piano_assets.layout import ModelRepoLayout
+from piano_assets.maestro import records
+
+TIER = "maestro"
+TARGET_SAMPLE_RATE = 24_000
+
+
+@dataclass(frozen=True)
+class MaestroPaths:
+    """Every file the tier reads or writes, from the model repo layout."""
+
+    layout: ModelRepoLayout
+
+    @property
+    def cache(self) -> Path:
+        return self.layout.maestro_cache
+
+    @property
+    def recordings_table(self) -> Path:
+        return self.cache / records.RECORDINGS_TABLE
+
+    @property
+    def recordings_manifest(self) -> Path:
+        return self.cache / records.RECORDINGS_MANIFEST
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.cache / records.AUDIO_DIR
+
+    def audio(self, recording_id: str) -> Path:
+        return self.audio_dir / f"{validate_key(recording_id)}.wav"
+
+    def audio_provenance(self, recording_id: str) -> Path:
+        return self.audio_dir / f"{validate_key(recording_id)}.json"
+
+    @property
+    def embeddings_dir(self) -> Path:
+        return self.cache / records.EMBEDDINGS_DIR
+
+    @property
+    def piece_map_table(self) -> Path:
+        return self.cache / records.PIECE_MAP_TABLE
+
+    @property
+    def piece_map_manifest(self) -> Path:
+        return self.cache / records.PIECE_MAP_MANIFEST
+
+    @property
+    def pairs_table(self) -> Path:
+        return self.cache / records.PAIRS_TABLE
+
+    @property
+    def pairs_manifest(self) -> Path:
+        return self.cache / records.PAIRS_MANIFEST
+
+    @property
+    def work_dir(self) -> Path:
+        """Zip members in flight, download locks, verification stamps (platform housekeeping)."""
+        return self.layout.downloads / TIER
+
+    @property
+    def atepp_cache(self) -> Path:
+        return self.layout.data / "atepp_cache"
