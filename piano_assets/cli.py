@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from piano_assets.settings import PLATFORM_HOME, SettingsError, load_settings
+from piano_assets.engine.files import atomic_write_text
+from piano_assets.settings import PLATFORM_HOME, SettingsError, load_settings, settings_or_defaults
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
@@ -86,15 +88,24 @@ def _quiet_dagster_warnings() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
+def use_sample(sample_dir: Path, *, reset: bool = False) -> dict[str, str]:
+    """Generate the sample and point this process's settings at it (before definitions load)."""
+    from piano_assets.sample.repo import ensure_sample_repo, sample_environment
+
+    ensure_sample_repo(sample_dir, reset=reset)
+    environment = sample_environment(sample_dir)
+    os.environ.update(environment)
+    settings_or_defaults.cache_clear()
+    return environment
+
+
 def cmd_main(args: argparse.Namespace) -> int:
     _quiet_dagster_warnings()
-    from piano_assets.sample.repo import ensure_sample_repo
-
     settings = load_settings()
-    if settings.uses_sample:
-        root = ensure_sample_repo(settings.sample_dir, reset=args.reset_sample)
-    else:
-        root = settings.model_repo_root()
+    if settings.root is None:
+        use_sample(settings.sample_dir, reset=args.reset_sample)
+        settings = load_settings()
+    root = settings.model_repo_root()
     home = ensure_dagster_home()
     print(f"Model repo: {root}\nDAGSTER_HOME: {home}")
 
@@ -115,11 +126,16 @@ def cmd_main(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from piano_assets.sample.repo import ensure_sample_repo, world_dir_for
+    from piano_assets.sample.repo import world_dir_for
 
     settings = load_settings()
-    root = ensure_sample_repo(settings.sample_dir, reset=args.reset)
+    environment = use_sample(settings.sample_dir, reset=args.reset)
+    root = Path(environment["PIANO_ASSETS_ROOT"])
     home = ensure_dagster_home()  # `./dev ui` opens this instance: give it our dagster.yaml
+    if args.env_file is not None:
+        # `./dev ui` sources this before starting `dagster dev` on the sample.
+        lines = [f"export {name}={shlex.quote(value)}" for name, value in environment.items()]
+        atomic_write_text(args.env_file, "\n".join(lines) + "\n")
     print(f"sample model repo: {root}\nsample outside world: {world_dir_for(root)}")
     print(f"DAGSTER_HOME: {home}")
     return 0
@@ -137,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     main_cmd.set_defaults(func=cmd_main)
     sample_cmd = sub.add_parser("sample", help="generate the embedded sample model repo")
     sample_cmd.add_argument("--reset", action="store_true", help="discard and regenerate it")
+    sample_cmd.add_argument(
+        "--env-file",
+        type=Path,
+        help="also write the PIANO_ASSETS_* settings that point at the sample (shell exports)",
+    )
     sample_cmd.set_defaults(func=cmd_sample)
     return parser
 

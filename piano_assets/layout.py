@@ -1,4 +1,4 @@
-"""Where everything lives inside the model repo (DESIGN §2). Dagster-free."""
+"""Where everything lives inside the model repo (docs/target-layout.md). Dagster-free."""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
-"""Dagster resources over every outside system: the model repo, MuQ, yt-dlp, the web.
+"""Dagster resources over every outside system: the model repo, MuQ, yt-dlp, the web, the sources.
 
-Each resource resolves its defaults from `PianoAssetsSettings` (environment variables
+Each resource takes its defaults from `PianoAssetsSettings` (environment variables
 `PIANO_ASSETS_*`), so `definitions.py` needs no arguments, and tests pass explicit values.
+A bad setting never stops the code location from loading: the defaults stand in, and every run
+that uses a settings-backed resource fails at once with the setting's problem (see
+`SettingsBackedResource`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ import dagster as dg
 from pydantic import Field
 
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.settings import PianoAssetsSettings, load_settings, validate_root
+from piano_assets.settings import (
+    PianoAssetsSettings,
+    SettingsError,
+    SourceLocations,
+    settings_or_defaults,
+    settings_problem,
+    validate_root,
+)
 
 if TYPE_CHECKING:
     from piano_assets.engine import Embedder, SegmentPolicy
@@ -23,23 +33,28 @@ if TYPE_CHECKING:
     from piano_assets.sources.ytdlp import YtDlpClient
 
 
-@functools.cache
 def _settings() -> PianoAssetsSettings:
-    return load_settings()
+    return settings_or_defaults()[0]
 
 
-def _sample_world() -> object:
-    """The sample's local outside world (generated with the sample repo)."""
-    from piano_assets.sample.repo import sample_world
+class SettingsBackedResource(dg.ConfigurableResource):
+    """Fails a run at once, naming the bad PIANO_ASSETS_* value, when its defaults could not be
+    read (the code location still loads, so the UI shows the run and its message)."""
 
-    return sample_world(_settings().sample_dir)
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        problem = settings_problem()
+        if problem is not None:
+            raise SettingsError(
+                f"{problem}. Fix the environment of the code location and reload it."
+            )
 
 
-class ModelRepoResource(dg.ConfigurableResource):
+class ModelRepoResource(SettingsBackedResource):
     """The model repo the platform reorganizes and fills; the only place it writes."""
 
     root: str | None = Field(
-        default=None, description="Model repo root. Unset: PIANO_ASSETS_ROOT, else the sample."
+        default_factory=lambda: str(_settings().root) if _settings().root else None,
+        description="Model repo root (default: PIANO_ASSETS_ROOT).",
     )
     dry_run: bool = Field(
         default_factory=lambda: _settings().dry_run,
@@ -47,15 +62,15 @@ class ModelRepoResource(dg.ConfigurableResource):
     )
 
     def root_path(self) -> Path:
-        if self.root:
-            return validate_root(Path(self.root).expanduser())
-        return _settings().model_repo_root()
+        if not self.root:
+            return _settings().model_repo_root()  # raises the clear "no model repo" error
+        return validate_root(Path(self.root).expanduser())
 
     def layout(self) -> ModelRepoLayout:
         return ModelRepoLayout(self.root_path())
 
 
-class MuqEmbedderResource(dg.ConfigurableResource):
+class MuqEmbedderResource(SettingsBackedResource):
     """MuQ: pretrained weights from a local cache or path, else a labelled random-weight model."""
 
     mode: str = Field(default_factory=lambda: _settings().muq_mode.value)
@@ -66,6 +81,7 @@ class MuqEmbedderResource(dg.ConfigurableResource):
     pooling: str = Field(default_factory=lambda: _settings().muq_pooling.value)
     segment_seconds: float = Field(default_factory=lambda: _settings().segment_seconds)
     min_tail_seconds: float = Field(default_factory=lambda: _settings().min_tail_seconds)
+    duration_tolerance_s: float = Field(default_factory=lambda: _settings().duration_tolerance_s)
 
     def get_embedder(self) -> Embedder:
         return _cached_embedder(
@@ -99,10 +115,10 @@ def _cached_embedder(
     )
 
 
-class YtDlpResource(dg.ConfigurableResource):
-    """yt-dlp for listings and downloads. `file://` URLs are allowed only for the sample world."""
+class YtDlpResource(SettingsBackedResource):
+    """yt-dlp for listings and downloads. `file://` URLs only where allowed (the sample world)."""
 
-    allow_file_urls: bool = Field(default_factory=lambda: _settings().uses_sample)
+    allow_file_urls: bool = Field(default_factory=lambda: _settings().ytdlp_allow_file_urls)
     rate_limit_bps: int | None = None
     retries: int = 3
     socket_timeout_s: float = 20.0
@@ -124,7 +140,7 @@ class YtDlpResource(dg.ConfigurableResource):
         )
 
 
-class WebResource(dg.ConfigurableResource):
+class WebResource(SettingsBackedResource):
     """Web pages, fetched once and kept raw for provenance."""
 
     refresh: bool = False
@@ -136,29 +152,11 @@ class WebResource(dg.ConfigurableResource):
         return PageFetcher(raw_dir, timeout_s=self.timeout_s, refresh=self.refresh)
 
 
-def _default_chopin_base_url() -> str:
-    settings = _settings()
-    if settings.chopin2021_base_url:
-        return settings.chopin2021_base_url
-    if settings.uses_sample:
-        return _sample_world().chopin2021_base_url  # type: ignore[attr-defined]
-    return "https://chopin2020.pl/"
-
-
-def _default_chopin_channel_url() -> str:
-    settings = _settings()
-    if settings.chopin2021_channel_url:
-        return settings.chopin2021_channel_url
-    if settings.uses_sample:
-        return _sample_world().chopin2021_channel_url  # type: ignore[attr-defined]
-    return "https://www.youtube.com/@chopininstitute/videos"
-
-
-class SourceUrlsResource(dg.ConfigurableResource):
+class SourceUrlsResource(SettingsBackedResource):
     """Where each tier finds its recordings. Configuration, never hard-wired in assets."""
 
-    chopin2021_base_url: str = Field(default_factory=_default_chopin_base_url)
-    chopin2021_channel_url: str = Field(default_factory=_default_chopin_channel_url)
+    chopin2021_base_url: str = Field(default_factory=lambda: _settings().chopin2021_base_url)
+    chopin2021_channel_url: str = Field(default_factory=lambda: _settings().chopin2021_channel_url)
     maestro_source: str | None = Field(
         default_factory=lambda: (
             str(_settings().maestro_source) if _settings().maestro_source else None
@@ -166,7 +164,21 @@ class SourceUrlsResource(dg.ConfigurableResource):
         description="MAESTRO zip or extracted folder; unset: the model repo's maestro_cache/.",
     )
     maestro_url: str | None = Field(default_factory=lambda: _settings().maestro_url)
-    maestro_sha256: str | None = None
+    maestro_sha256: str | None = Field(default_factory=lambda: _settings().maestro_sha256)
+    maestro_verify_sha256: bool = Field(
+        default_factory=lambda: _settings().maestro_verify_sha256,
+        description="Hash the MAESTRO zip (101 GB: minutes) before reading it; once per file.",
+    )
+
+    def locations(self) -> SourceLocations:
+        return SourceLocations(
+            chopin2021_base_url=self.chopin2021_base_url,
+            chopin2021_channel_url=self.chopin2021_channel_url,
+            maestro_source=Path(self.maestro_source) if self.maestro_source else None,
+            maestro_url=self.maestro_url,
+            maestro_sha256=self.maestro_sha256,
+            maestro_verify_sha256=self.maestro_verify_sha256,
+        )
 
 
 def default_resources() -> dict[str, dg.ConfigurableResource]:

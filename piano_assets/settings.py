@@ -1,22 +1,28 @@
 """Validated settings: which model repo, which MuQ, which outside world. Dagster-free.
 
 Every field can be set by an environment variable `PIANO_ASSETS_<FIELD>` (for example
-`PIANO_ASSETS_ROOT=/path/to/model-repo`). With no root, the embedded sample model repo is
-generated (idempotently) under `<platform>/.piano_assets/sample` and used, together with its
-local "outside world" of files.
+`PIANO_ASSETS_ROOT=/path/to/model-repo`). Production code never generates the embedded sample:
+`piano-assets main` and `./dev ui` generate it and point these settings at it.
+
+A bad value never stops the code location from loading: `settings_problem()` holds the error,
+the resources fall back to the defaults for the definitions, and every run that needs a
+resource fails at once with the message (see `piano_assets.resources`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLATFORM_HOME = Path(__file__).resolve().parents[1]
 MUQ_PRETRAINED_ID = "OpenMuQ/MuQ-large-msd-iter"
+CHOPIN2021_BASE_URL = "https://chopin2020.pl/"
+CHOPIN2021_CHANNEL_URL = "https://www.youtube.com/@chopininstitute/videos"
 
 
 class SettingsError(ValueError):
@@ -45,7 +51,8 @@ class PianoAssetsSettings(BaseSettings):
 
     root: Path | None = Field(
         default=None,
-        description="The model repo to reorganize and fill. Unset: the embedded sample.",
+        description="The model repo to reorganize and fill (`piano-assets main` and `./dev ui` "
+        "set it to the embedded sample when it is unset).",
     )
     sample_dir: Path = Field(
         default=PLATFORM_HOME / ".piano_assets" / "sample",
@@ -66,17 +73,36 @@ class PianoAssetsSettings(BaseSettings):
     muq_pooling: Pooling = Pooling.NONE
     segment_seconds: float = Field(default=30.0, gt=0)
     min_tail_seconds: float = Field(default=5.0, ge=0)
-    chopin2021_base_url: str | None = Field(
-        default=None, description="Official results site; default https://chopin2020.pl/"
+    duration_tolerance_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="How far a decoded duration may differ from a declared one (the container's, "
+        "the source's) before the recording is rejected as truncated; 1 % of long recordings "
+        "is allowed too.",
     )
-    chopin2021_channel_url: str | None = Field(
-        default=None, description="Listing of the official channel's videos (yt-dlp URL)."
+    chopin2021_base_url: str = Field(
+        default=CHOPIN2021_BASE_URL, description="Official results site (the 2021 edition's)."
+    )
+    chopin2021_channel_url: str = Field(
+        default=CHOPIN2021_CHANNEL_URL,
+        description="Listing of the official channel's videos (a yt-dlp URL).",
     )
     maestro_source: Path | None = Field(
         default=None,
         description="MAESTRO v3 zip or extracted folder; default: the repo's maestro_cache/.",
     )
     maestro_url: str | None = Field(default=None, description="Download URL of the MAESTRO zip.")
+    maestro_sha256: str | None = Field(
+        default=None, description="SHA-256 of the MAESTRO zip; default: the published one."
+    )
+    maestro_verify_sha256: bool = Field(
+        default=False,
+        description="Hash the MAESTRO zip (101 GB: minutes) before reading it; once per file.",
+    )
+    ytdlp_allow_file_urls: bool = Field(
+        default=False,
+        description="Let yt-dlp read file:// URLs (the embedded sample's local outside world).",
+    )
     backfill_partitions_per_run: int = Field(default=50, ge=1)
 
     @field_validator("root", "sample_dir", "maestro_source", mode="before")
@@ -88,17 +114,25 @@ class PianoAssetsSettings(BaseSettings):
             return Path(os.path.expanduser(str(value))).absolute()
         return value
 
-    @property
-    def uses_sample(self) -> bool:
-        return self.root is None
-
     def model_repo_root(self) -> Path:
-        """The validated model repo root; generates the sample when no root is set."""
+        """The validated model repo root."""
         if self.root is None:
-            from piano_assets.sample.repo import ensure_sample_repo
-
-            return ensure_sample_repo(self.sample_dir)
+            raise SettingsError(
+                "no model repo: set PIANO_ASSETS_ROOT to your model repo, or use `./dev main` / "
+                "`./dev ui`, which generate the embedded sample and point the settings at it"
+            )
         return validate_root(self.root)
+
+
+class SourceLocations(BaseModel):
+    """Where each tier finds its recordings, as plain values the tier adapters read."""
+
+    chopin2021_base_url: str = CHOPIN2021_BASE_URL
+    chopin2021_channel_url: str = CHOPIN2021_CHANNEL_URL
+    maestro_source: Path | None = None
+    maestro_url: str | None = None
+    maestro_sha256: str | None = None
+    maestro_verify_sha256: bool = False
 
 
 def validate_root(root: Path) -> Path:
@@ -118,4 +152,34 @@ def load_settings() -> PianoAssetsSettings:
     try:
         return PianoAssetsSettings()
     except ValueError as err:
-        raise SettingsError(f"invalid PIANO_ASSETS_* setting: {err}") from err
+        raise SettingsError(f"invalid PIANO_ASSETS_* setting: {_plain(err)}") from err
+
+
+def _plain(err: ValueError) -> str:
+    """Each problem as `PIANO_ASSETS_<NAME>=<value>: <what is wrong>`."""
+    from pydantic import ValidationError
+
+    if not isinstance(err, ValidationError):
+        return str(err)
+    return "; ".join(
+        f"PIANO_ASSETS_{'_'.join(str(part) for part in e['loc']).upper()}={e.get('input')!r}: "
+        f"{e['msg']}"
+        for e in err.errors()
+    )
+
+
+@functools.cache
+def settings_or_defaults() -> tuple[PianoAssetsSettings, str | None]:
+    """The settings, or the defaults and the problem when a PIANO_ASSETS_* value is bad.
+
+    Definitions are built from this so that a bad value never stops the code location from
+    loading; the resources raise the problem when a run needs them.
+    """
+    try:
+        return load_settings(), None
+    except SettingsError as err:
+        return PianoAssetsSettings.model_construct(), str(err)
+
+
+def settings_problem() -> str | None:
+    return settings_or_defaults()[1]

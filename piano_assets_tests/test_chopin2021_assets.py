@@ -6,15 +6,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from piano_assets.chopin2021.assets import competition_assets
-from piano_assets.chopin2021.checks import competition_checks
-from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.chopin2021.defs import defs as chopin2021_defs
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.partitioned import read_failure_ledger
+from piano_assets.lib.recording_batch import read_failure_ledger
 from piano_assets.reorganize.assets import reorganize_assets
 from piano_assets.runner import RANGE_END, RANGE_START
 from piano_assets.sample.chopin2021_world import build_chopin2021_world
-from piano_assets_tests.chopin2021_helpers import offline_resources
+from piano_assets_tests.support import everything_in, offline_resources
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +23,7 @@ def test_gone_video_fails_alone_and_subset_backfill(tmp_path: Path) -> None:
     world = build_chopin2021_world(tmp_path / "world", include_missing_video=True)
     resources = offline_resources(root, world)
     instance = dg.DagsterInstance.ephemeral()
-    everything = [*reorganize_assets, *competition_assets, *competition_checks]
+    everything = [*reorganize_assets, *everything_in(chopin2021_defs)]
 
     catalog = dg.materialize(
         everything,
@@ -34,7 +32,7 @@ def test_gone_video_fails_alone_and_subset_backfill(tmp_path: Path) -> None:
         selection=["chopin2021_results", "chopin2021_video_catalog"],
     )
     assert catalog.success
-    keys = list(instance.get_dynamic_partitions(CHOPIN2021_PARTITIONS_NAME))
+    keys = list(instance.get_dynamic_partitions("chopin2021_recordings"))
     assert len(keys) >= 3
 
     # A chosen subset of two recordings, as one backfill run.
@@ -85,6 +83,7 @@ def test_gone_video_fails_alone_and_subset_backfill(tmp_path: Path) -> None:
     recordings = {json.loads(line)["recording_id"] for line in lines}
     assert recordings == set(keys) - {gone}
     checks = {e.check_name: e for e in meta.get_asset_check_evaluations()}
-    assert not checks["every_recording_has_audio_and_embeddings"].passed
-    assert gone in checks["every_recording_has_audio_and_embeddings"].description
+    assert not checks["every_recording_has_audio_segments_embeddings"].passed
+    assert gone in checks["every_recording_has_audio_segments_embeddings"].description
+    assert not checks["every_recording_in_metadata"].passed
     assert checks["placements_agree_with_results"].passed

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from piano_assets.layout import ModelRepoLayout
+from piano_assets.sample.repo import sample_environment
 from piano_assets_tests.dagster_server import REPO_ROOT, CodeLocationTarget, dagster_server
 from piano_assets_tests.ui_browser import (
     ARTIFACTS_DIR,
@@ -74,7 +75,7 @@ def test_main_command_materializes_everything_on_the_sample(
     assert "RANDOM WEIGHTS: not for training" in summary
 
     layout = ModelRepoLayout(sample)
-    # Target layout of DESIGN §2.
+    # Target layout of docs/target-layout.md.
     assert not layout.legacy_tools.exists()
     assert not layout.stale_pianoteq.exists()
     assert (layout.pipeline / "Cargo.toml").exists()
@@ -96,7 +97,8 @@ def test_after_the_main_command_the_ui_shows_every_criterion_passing(
 ) -> None:
     result, tmp_path = main_run
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
-    env = {**_env(tmp_path), "PIANO_ASSETS_MUQ_MODE": "random"}
+    sample = sample_environment(tmp_path / "sample")  # what `./dev ui` sets for the sample
+    env = {**_env(tmp_path), **sample, "PIANO_ASSETS_MUQ_MODE": "random"}
     artifacts = ARTIFACTS_DIR / "test_e2e_main_command"
     shutil.rmtree(artifacts, ignore_errors=True)
     # The same instance the main command wrote to, through workspace.yaml as `./dev ui` opens it.

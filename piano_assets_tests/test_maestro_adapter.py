@@ -1,4 +1,5 @@
-"""The tier's Dagster-free stages: where metadata and audio come from, download, conversion."""
+"""The MAESTRO adapter, Dagster-free: where metadata and audio come from, download, and the
+factory's conversion of a zip member."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from piano_assets.engine import SegmentPolicy
 from piano_assets.engine.files import sha256_file
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.maestro import adapter
+from piano_assets.lib.recording_steps import DurationTolerance, finished_audio, prepare_audio
+from piano_assets.maestro import adapter, recordings
 from piano_assets.maestro.archive import MaestroArchiveError, read_wav_format
 from piano_assets.maestro.metadata import MaestroMetadataError
 from piano_assets.maestro.paths import MaestroPaths
-from piano_assets.maestro.records import AudioProvenance
 from piano_assets.sample.synth import piano_notes, wav_bytes
 from piano_assets.sources.errors import ChecksumMismatchError
 
@@ -49,20 +51,20 @@ def test_metadata_comes_from_the_cache_else_from_inside_the_zip(
     paths: MaestroPaths, tmp_path: Path
 ) -> None:
     with pytest.raises(MaestroMetadataError, match="no MAESTRO v3 metadata"):
-        adapter.read_source_metadata(paths, None)
+        recordings.read_source_metadata(paths, None)
     zip_path = _zip(tmp_path / "maestro-v3.0.0.zip")
-    frame, where = adapter.read_source_metadata(paths, zip_path)
+    frame, where = recordings.read_source_metadata(paths, zip_path)
     assert where == f"{zip_path}!maestro-v3.0.0/maestro-v3.0.0.csv"
     assert frame["recording_id"].to_list() == [
         "2015-midi-unprocessed_r1_d1-9-12_mid--audio-from_mp3_09_r1_2015_wav--4"
     ]
     # Unconfigured, the zip in maestro_cache/ is looked into as well.
     _zip(paths.cache / "maestro-v3.0.0.zip")
-    assert adapter.read_source_metadata(paths, None)[1].endswith(
+    assert recordings.read_source_metadata(paths, None)[1].endswith(
         "maestro-v3.0.0.zip!maestro-v3.0.0/maestro-v3.0.0.csv"
     )
     (paths.cache / "maestro-v3.0.0.csv").write_bytes(CSV)
-    assert adapter.read_source_metadata(paths, zip_path)[1] == str(
+    assert recordings.read_source_metadata(paths, zip_path)[1] == str(
         paths.cache / "maestro-v3.0.0.csv"
     )
 
@@ -71,24 +73,32 @@ def test_conversion_to_24k_mono_with_provenance_and_reuse(
     paths: MaestroPaths, tmp_path: Path
 ) -> None:
     zip_path = _zip(tmp_path / "maestro-v3.0.0.zip", rate=48_000)
-    frame, _ = adapter.read_source_metadata(paths, zip_path)
-    row = frame.row(0, named=True)
+    frame, where = recordings.read_source_metadata(paths, zip_path)
+    recordings.write_recordings(paths, frame, where, [])
+    rid = frame.row(0, named=True)["recording_id"]
     resolver = adapter.AudioSourceResolver(paths, adapter.SourceSettings(source_path=zip_path))
-    first = adapter.convert_recording_audio(paths, row, resolver)
-    assert first["reused"] is False
-    wav = read_wav_format(paths.audio(row["recording_id"]))
+    source = adapter.MaestroSource(paths, resolver)
+    policy, tolerance = SegmentPolicy(min_tail_seconds=2.0), DurationTolerance()
+
+    def convert() -> bool:
+        return prepare_audio(source, rid, paths.recordings(), policy, tolerance).reused
+
+    assert convert() is False
+    wav = read_wav_format(paths.audio(rid))
     assert wav is not None
     assert (wav.sample_rate, wav.channels) == (24_000, 1)
     assert wav.seconds == pytest.approx(3.0, abs=0.01)
-    provenance = AudioProvenance.model_validate_json(
-        paths.audio_provenance(row["recording_id"]).read_text()
-    )
-    assert (provenance.source_sample_rate, provenance.source_channels) == (48_000, 2)
-    assert provenance.sha256 == sha256_file(paths.audio(row["recording_id"]))
-    assert adapter.convert_recording_audio(paths, row, resolver)["reused"] is True
-    # A WAV replaced behind the provenance's back is converted again.
-    paths.audio(row["recording_id"]).write_bytes(b"RIFF")
-    assert adapter.convert_recording_audio(paths, row, resolver)["reused"] is False
+    record = finished_audio(paths.recordings(), rid)
+    assert record is not None
+    assert (record.details["source_sample_rate"], record.details["source_channels"]) == (48_000, 2)
+    assert record.sha256 == sha256_file(paths.audio(rid))
+    assert record.source_url == f"{zip_path}!maestro-v3.0.0/{AUDIO}"
+    assert record.declared_seconds["MAESTRO metadata"] == 3.0
+    assert not any((paths.work_dir / "scratch").iterdir())  # the member copy is gone
+    assert convert() is True
+    # A WAV replaced behind the record's back is converted again.
+    paths.audio(rid).write_bytes(b"RIFF")
+    assert convert() is False
 
 
 def test_missing_source_says_what_to_configure(paths: MaestroPaths) -> None:

@@ -16,20 +16,29 @@ import pytest
 from piano_assets.engine import SegmentPolicy, embedding_path
 from piano_assets.engine.files import sha256_file
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.maestro import adapter
+from piano_assets.lib.recording_batch import read_failure_ledger
+from piano_assets.lib.recording_steps import finished_audio
+from piano_assets.lib.tier import AudioRecord
+from piano_assets.maestro import recordings as maestro_recordings
 from piano_assets.maestro.archive import read_wav_format
-from piano_assets.maestro.assets import maestro_assets
-from piano_assets.maestro.checks import maestro_checks
+from piano_assets.maestro.coverage import embedding_coverage, planned_segments
+from piano_assets.maestro.defs import defs as maestro_defs
+from piano_assets.maestro.defs import tier
 from piano_assets.maestro.pairs import pair_problems
-from piano_assets.maestro.partitions import MAESTRO_PARTITIONS_NAME
 from piano_assets.maestro.paths import MaestroPaths
-from piano_assets.maestro.records import AudioProvenance, PairsManifest, PieceMapManifest
-from piano_assets.partitioned import read_failure_ledger
-from piano_assets.resources import ModelRepoResource, MuqEmbedderResource, SourceUrlsResource
+from piano_assets.maestro.records import PairsManifest, PieceMapManifest
+from piano_assets.resources import (
+    ModelRepoResource,
+    MuqEmbedderResource,
+    SourceUrlsResource,
+    YtDlpResource,
+)
 from piano_assets.runner import RANGE_END, RANGE_START
 from piano_assets.sample.maestro_sample import build_maestro_sample
 
-TIER_KEYS = ["maestro_audio", "maestro_muq_embeddings"]
+TIER_KEYS = ["maestro_audio", "maestro_segments", "maestro_muq_embeddings"]
+MAESTRO_PARTITIONS_NAME = "maestro_recordings"
+EVERYTHING = [*(maestro_defs.assets or []), *(maestro_defs.asset_checks or [])]
 DOWNSTREAM = ["maestro_piece_performer_map", "maestro_contrastive_pairs"]
 
 
@@ -49,7 +58,10 @@ def _repo(tmp_path: Path, sample_cache: Path, *, link: bool = True) -> ModelRepo
 
 
 def _resources(
-    layout: ModelRepoLayout, source: Path | None = None, sha256: str | None = None
+    layout: ModelRepoLayout,
+    source: Path | None = None,
+    sha256: str | None = None,
+    verify: bool = False,
 ) -> dict[str, object]:
     return {
         "model_repo": ModelRepoResource(root=str(layout.root), dry_run=False),
@@ -69,13 +81,15 @@ def _resources(
             maestro_source=str(source) if source else None,
             maestro_url=None,
             maestro_sha256=sha256,
+            maestro_verify_sha256=verify,
         ),
+        "ytdlp": YtDlpResource(),
     }
 
 
 def _register(instance: dg.DagsterInstance, resources: dict[str, object]) -> list[str]:
     result = dg.materialize(
-        [*maestro_assets, *maestro_checks],
+        EVERYTHING,
         instance=instance,
         resources=resources,
         selection=["maestro_recordings"],
@@ -89,16 +103,14 @@ def _run_tier(
     resources: dict[str, object],
     keys: list[str],
     selection: list[str] = TIER_KEYS,
-    run_config: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
     """One run over a range of partitions, as a multi-run backfill launches it."""
     return dg.materialize(
-        [*maestro_assets, *maestro_checks],
+        EVERYTHING,
         instance=instance,
         resources=resources,
         selection=selection,
         tags={RANGE_START: keys[0], RANGE_END: keys[-1]},
-        run_config=run_config,
         raise_on_error=False,
     )
 
@@ -108,15 +120,30 @@ def _materialized(instance: dg.DagsterInstance, key: str) -> set[str]:
 
 
 def _metadata(result: dg.ExecuteInProcessResult, key: str) -> dict[str, object]:
-    (event,) = result.asset_materializations_for_node(key)
+    (event,) = _materializations(result, key)
     return {name: value.value for name, value in event.metadata.items()}
+
+
+def _materializations(result: dg.ExecuteInProcessResult, key: str) -> list[dg.AssetMaterialization]:
+    return [
+        event.step_materialization_data.materialization
+        for event in result.all_events
+        if event.is_step_materialization
+        and event.step_materialization_data.materialization.asset_key == dg.AssetKey(key)
+    ]
+
+
+def _record(layout: ModelRepoLayout, key: str) -> AudioRecord:
+    record = finished_audio(MaestroPaths(layout).recordings(), key)
+    assert record is not None, key
+    return record
 
 
 @pytest.mark.slow
 def test_tier_materializes_end_to_end_on_the_sample(tmp_path: Path, sample_cache: Path) -> None:
     layout = _repo(tmp_path, sample_cache)
     paths = MaestroPaths(layout)
-    recordings = adapter.read_source_metadata(paths, None)[0]
+    recordings = maestro_recordings.read_source_metadata(paths, None)[0]
     # ATEPP metadata naming one recording's performer (a fixture, not real ATEPP data).
     named = recordings.row(0, named=True)
     atepp = layout.data / "atepp_cache" / "ATEPP-metadata-1.2.csv"
@@ -133,24 +160,24 @@ def test_tier_materializes_end_to_end_on_the_sample(tmp_path: Path, sample_cache
     # One run carries every partition (BackfillPolicy.multi_run): audio then embeddings.
     result = _run_tier(instance, resources, keys)
     assert result.success
-    assert _materialized(instance, "maestro_audio") == set(keys)
-    assert _materialized(instance, "maestro_muq_embeddings") == set(keys)
+    for asset in TIER_KEYS:
+        assert _materialized(instance, asset) == set(keys), asset
     for key in keys:
         wav = read_wav_format(paths.audio(key))
         assert wav is not None and (wav.sample_rate, wav.channels) == (24_000, 1)
-        provenance = AudioProvenance.model_validate_json(paths.audio_provenance(key).read_text())
-        assert provenance.source_kind == "folder"  # the extracted folder wins when present
-        assert provenance.source_sample_rate in (44_100, 48_000)
-        assert provenance.source_channels == 2
+        record = _record(layout, key)
+        assert record.details["source_kind"] == "folder"  # the extracted folder wins
+        assert record.details["source_sample_rate"] in (44_100, 48_000)
+        assert record.details["source_channels"] == 2
 
     # The stored segments are what the engine's policy plans from the CSV durations.
-    coverage = adapter.embedding_coverage(paths, keys)
-    planned = adapter.planned_segments(recordings, SegmentPolicy(30.0, 5.0))
+    coverage = embedding_coverage(paths, keys)
+    planned = planned_segments(recordings, SegmentPolicy(30.0, 5.0))
     assert sorted(coverage.table["segment_id"]) == sorted(planned["segment_id"])
     assert all(label.random_weights for label in coverage.labels.values())
 
     downstream = dg.materialize(
-        [*maestro_assets, *maestro_checks],
+        EVERYTHING,
         instance=instance,
         resources=resources,
         selection=DOWNSTREAM,
@@ -158,12 +185,12 @@ def test_tier_materializes_end_to_end_on_the_sample(tmp_path: Path, sample_cache
     assert downstream.success
     checks = {e.check_name: e for e in downstream.get_asset_check_evaluations()}
     assert set(checks) == {
-        "maestro_every_recording_embedded",
+        "every_recording_has_audio_segments_embeddings",
         "maestro_piece_map_consistent",
         "maestro_pairs_valid",
     }
     assert all(e.passed for e in checks.values()), {k: e.description for k, e in checks.items()}
-    assert "RANDOM-WEIGHT" in checks["maestro_every_recording_embedded"].description
+    assert "RANDOM-WEIGHT" in checks["every_recording_has_audio_segments_embeddings"].description
 
     map_meta = _metadata(downstream, "maestro_piece_performer_map")
     assert map_meta["raw_multi_performance_titles"] == 0
@@ -191,18 +218,13 @@ def test_tier_materializes_end_to_end_on_the_sample(tmp_path: Path, sample_cache
     # Re-running finishes nothing twice: audio is reused, embeddings are up to date.
     again = _run_tier(instance, resources, keys)
     assert again.success
-    audio_events = again.asset_materializations_for_node("maestro_audio_and_embeddings")
-    reused = [e.metadata["reused"].value for e in audio_events if "reused" in e.metadata]
-    skipped = [
-        e.metadata["skipped_existing"].value
-        for e in audio_events
-        if "skipped_existing" in e.metadata
-    ]
-    assert reused == [True] * len(keys) and skipped == [True] * len(keys)
+    for asset in ("maestro_audio", "maestro_muq_embeddings"):
+        reused = [e.metadata["reused_existing"].value for e in _materializations(again, asset)]
+        assert reused == [True] * len(keys), asset
 
     # Asked for, pairs may cross splits; the check then accepts it.
     crossing = dg.materialize(
-        [*maestro_assets, *maestro_checks],
+        EVERYTHING,
         instance=instance,
         resources=resources,
         selection=["maestro_contrastive_pairs"],
@@ -214,7 +236,7 @@ def test_tier_materializes_end_to_end_on_the_sample(tmp_path: Path, sample_cache
     # Embeddings deleted behind the map's back: pairs refuse to build from a stale map.
     embedding_path(paths.embeddings_dir, keys[0]).unlink()
     stale = dg.materialize(
-        [*maestro_assets, *maestro_checks],
+        EVERYTHING,
         instance=instance,
         resources=resources,
         selection=["maestro_contrastive_pairs"],
@@ -228,24 +250,14 @@ def test_tier_materializes_end_to_end_on_the_sample(tmp_path: Path, sample_cache
     )
 
 
-def _audio_config(verify: bool, sha256: str | None) -> dict:
-    return {
-        "ops": {
-            "maestro_audio_and_embeddings": {
-                "config": {"verify_zip_sha256": verify, "expected_sha256": sha256}
-            }
-        }
-    }
-
-
 def test_zip_is_read_in_place_and_verified_when_asked(tmp_path: Path, sample_cache: Path) -> None:
     layout = _repo(tmp_path, sample_cache)
     zip_path = layout.maestro_cache / "maestro-v3.0.0.zip"
     instance = dg.DagsterInstance.ephemeral()
-    resources = _resources(layout, source=zip_path)
-    keys = _register(instance, resources)[:2]
+    keys = _register(instance, _resources(layout, source=zip_path))[:2]
 
-    wrong = _run_tier(instance, resources, keys, ["maestro_audio"], _audio_config(True, "0" * 64))
+    wrong_sha = _resources(layout, source=zip_path, sha256="0" * 64, verify=True)
+    wrong = _run_tier(instance, wrong_sha, keys, ["maestro_audio"])
     assert not wrong.success
     failure = next(e for e in wrong.all_events if e.is_step_failure)
     message = failure.step_failure_data.user_failure_data.description
@@ -253,18 +265,17 @@ def test_zip_is_read_in_place_and_verified_when_asked(tmp_path: Path, sample_cac
     assert _materialized(instance, "maestro_audio") == set()
 
     digest = sha256_file(zip_path)
-    right = _run_tier(instance, resources, keys, ["maestro_audio"], _audio_config(True, digest))
+    right_sha = _resources(layout, source=zip_path, sha256=digest, verify=True)
+    right = _run_tier(instance, right_sha, keys, ["maestro_audio"])
     assert right.success
     assert _materialized(instance, "maestro_audio") == set(keys)
     for key in keys:
-        provenance = AudioProvenance.model_validate_json(
-            MaestroPaths(layout).audio_provenance(key).read_text()
-        )
-        assert provenance.source_kind == "zip"
-        assert provenance.member.startswith("maestro-v3.0.0/")
+        record = _record(layout, key)
+        assert record.details["source_kind"] == "zip"
+        assert str(record.details["member"]).startswith("maestro-v3.0.0/")
     # Members were streamed one at a time and removed; nothing else was extracted.
-    members_dir = layout.downloads / "maestro" / "members"
-    assert not members_dir.exists() or list(members_dir.iterdir()) == []
+    scratch = layout.downloads / "maestro" / "scratch"
+    assert not scratch.exists() or list(scratch.iterdir()) == []
     stamp = json.loads(
         (layout.downloads / "maestro" / "maestro-v3.0.0.zip.sha256-verified.json").read_text()
     )
@@ -290,7 +301,7 @@ def test_a_corrupt_member_fails_only_its_partition(tmp_path: Path, sample_cache:
     instance = dg.DagsterInstance.ephemeral()
     resources = _resources(layout, source=zip_path)
     keys = _register(instance, resources)[:3]
-    recordings = adapter.load_recordings(MaestroPaths(layout))
+    recordings = maestro_recordings.load_recordings(MaestroPaths(layout))
     bad_key = keys[1]
     bad_name = recordings.filter(pl.col("recording_id") == bad_key)["audio_filename"].item()
     _corrupt(zip_path, f"maestro-v3.0.0/{bad_name}")
@@ -306,21 +317,19 @@ def test_a_corrupt_member_fails_only_its_partition(tmp_path: Path, sample_cache:
     assert ledger.recording_id == bad_key and "corrupt" in ledger.message
 
 
-def test_per_recording_assets_are_batched_and_pooled() -> None:
-    from piano_assets.maestro.assets import maestro_audio_and_embeddings
+def test_per_recording_assets_come_from_the_factory_batched_and_pooled() -> None:
     from piano_assets.settings import load_settings
 
-    policy = maestro_audio_and_embeddings.backfill_policy
+    policy = tier.recordings.backfill_policy
     assert policy is not None
     assert policy.max_partitions_per_run == load_settings().backfill_partitions_per_run
-    assert maestro_audio_and_embeddings.can_subset
-    assert maestro_audio_and_embeddings.op.pool == "muq"
-    specs = {spec.key.to_user_string(): spec for spec in maestro_audio_and_embeddings.specs}
-    assert set(specs) == set(TIER_KEYS)
-    assert {spec.group_name for spec in specs.values()} == {"maestro"}
-    assert [dep.asset_key for dep in specs["maestro_muq_embeddings"].deps] == [
-        dg.AssetKey("maestro_audio")
-    ]
+    assert tier.recordings.can_subset
+    steps = {node.name: node for node in tier.recordings.node_def.node_defs}  # type: ignore[attr-defined]
+    assert steps["maestro_recording_embeddings"].pool == "muq"
+    assert {key.to_user_string() for key in tier.recordings.keys} == set(TIER_KEYS)
+    assert tier.recordings.asset_deps[dg.AssetKey("maestro_muq_embeddings")] == {
+        dg.AssetKey("maestro_segments")
+    }
 
 
 @pytest.mark.slow
@@ -334,7 +343,7 @@ def test_missing_embeddings_fail_the_blocking_check_and_skip_pairs(
     assert _run_tier(instance, resources, keys[:2]).success  # 2 of 6 recordings embedded
 
     result = dg.materialize(
-        [*maestro_assets, *maestro_checks],
+        EVERYTHING,
         instance=instance,
         resources=resources,
         selection=DOWNSTREAM,
@@ -344,10 +353,10 @@ def test_missing_embeddings_fail_the_blocking_check_and_skip_pairs(
     check = next(
         e
         for e in result.get_asset_check_evaluations()
-        if e.check_name == "maestro_every_recording_embedded"
+        if e.check_name == "every_recording_has_audio_segments_embeddings"
     )
     assert not check.passed
-    assert "2/6 registered recordings embedded" in check.description
+    assert "4 of 6 recordings incomplete" in check.description
     assert keys[2] in check.description
     # The blocking check stopped the pairs in this run.
     assert result.asset_materializations_for_node("maestro_contrastive_pairs") == []

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from piano_assets.engine import SegmentPolicy
-from piano_assets.maestro.adapter import planned_segments
+from piano_assets.maestro.coverage import planned_segments
 from piano_assets.maestro.metadata import parse_maestro_metadata, read_maestro_metadata
 from piano_assets.maestro.pairs import (
     NEGATIVE,

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 import torch
 
-from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.chopin2021.gate import GATE as CHOPIN2021_GATE
 from piano_assets.chopin2021.paths import Chopin2021Paths
 from piano_assets.chopin2021.records import (
     ResultRecord,
@@ -17,28 +17,30 @@ from piano_assets.chopin2021.records import (
     write_jsonl,
 )
 from piano_assets.chopin2021.results import Placement, Round
-from piano_assets.chopin2021.tier import segment_table_path
 from piano_assets.engine.pipeline import embedding_path
-from piano_assets.engine.segment import Segment
+from piano_assets.engine.segment import Segment, write_segment_table
 from piano_assets.engine.store import RecordingEmbeddings, save_recording_embeddings
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.maestro import adapter, outputs
+from piano_assets.lib.tier import AudioRecord, RecordingPaths
+from piano_assets.maestro import outputs, recordings
+from piano_assets.maestro.gate import GATE as MAESTRO_GATE
 from piano_assets.maestro.paths import MaestroPaths
-from piano_assets.readiness.assets import readiness_report
+from piano_assets.readiness.assets import readiness_defs
 from piano_assets.readiness.criteria import (
     CriterionResult,
-    chopin2021_complete,
+    PipelineProbe,
     evaluate_readiness,
     layout_matches_target,
-    maestro_complete,
     old_plans_removed,
     pipeline_runs,
     render_report,
     stale_data_removed,
+    tier_criterion,
 )
 from piano_assets.reorganize.ops import run_all
 from piano_assets.reorganize.pipeline_build import find_cargo
 from piano_assets.resources import ModelRepoResource
+from piano_assets.sample.synth import piano_notes, wav_bytes
 from piano_assets_tests.reorganize_helpers import make_repo
 
 # The first three rows of the real maestro-v3.0.0.csv (one piece, three performances), inline
@@ -68,10 +70,77 @@ MAESTRO_ROWS = "\n".join(
     ]
 )
 CHOPIN_KEYS = ["s1-alpha-01", "final-beta-01"]
+GATES = [CHOPIN2021_GATE, MAESTRO_GATE]
 
 
 def _passes(_layout: ModelRepoLayout) -> list[str]:
     return []
+
+
+def _evaluate(
+    layout: ModelRepoLayout,
+    chopin2021: list[str] | None = None,
+    probe: PipelineProbe = _passes,
+) -> list[CriterionResult]:
+    """All criteria, with the T2 keys registered and every MAESTRO recording registered."""
+    paths = MaestroPaths(layout)
+    maestro = (
+        recordings.load_recordings(paths)["recording_id"].to_list()
+        if paths.recordings_table.is_file()
+        else []
+    )
+    registered = {"chopin2021_recordings": chopin2021 or [], "maestro_recordings": maestro}
+    return evaluate_readiness(layout, GATES, registered, probe=probe)
+
+
+def chopin2021_complete(layout: ModelRepoLayout, keys: list[str] | None = None) -> CriterionResult:
+    return tier_criterion(3, CHOPIN2021_GATE, layout, keys or [])
+
+
+def maestro_complete(layout: ModelRepoLayout) -> CriterionResult:
+    paths = MaestroPaths(layout)
+    keys = (
+        recordings.load_recordings(paths)["recording_id"].to_list()
+        if paths.recordings_table.is_file()
+        else []
+    )
+    return tier_criterion(4, MAESTRO_GATE, layout, keys)
+
+
+def _audio_and_segments(paths: RecordingPaths, recording_id: str, segments: int) -> None:
+    """A finished audio step (a short WAV and its record) and a segment table."""
+    wav = paths.audio(recording_id)
+    wav.parent.mkdir(parents=True, exist_ok=True)
+    wav.write_bytes(wav_bytes(piano_notes(1.0), 24_000))
+    record = AudioRecord(
+        recording_id=recording_id,
+        tier=paths.tier,
+        source_url=f"http://127.0.0.1/{recording_id}",
+        source_sha256=None,
+        source_bytes=None,
+        declared_seconds={},
+        converter={},
+        audio_file=paths.relative(wav),
+        sample_rate=24_000,
+        channels=1,
+        seconds=1.0,
+        bytes=wav.stat().st_size,
+        sha256="0" * 64,
+    )
+    paths.audio_record(recording_id).write_text(record.model_dump_json(), encoding="utf-8")
+    write_segment_table(
+        paths.segment_table(recording_id),
+        [
+            Segment(
+                segment_id=f"{recording_id}-{i:03d}",
+                recording_id=recording_id,
+                index=i,
+                start_s=30.0 * i,
+                end_s=30.0 * (i + 1),
+            )
+            for i in range(segments)
+        ],
+    )
 
 
 def _embed(directory: Path, recording_id: str, segments: int, label: str = "test stand-in") -> None:
@@ -109,11 +178,7 @@ def add_chopin2021(layout: ModelRepoLayout, keys: list[str]) -> None:
     ]
     segments = []
     for key, result in zip(keys, results, strict=True):
-        paths.audio(key).parent.mkdir(parents=True, exist_ok=True)
-        paths.audio(key).write_bytes(b"RIFF")
-        table = segment_table_path(paths, key)
-        table.parent.mkdir(parents=True, exist_ok=True)
-        table.write_text("[]", encoding="utf-8")
+        _audio_and_segments(paths.recordings(), key, 1)
         _embed(paths.embeddings_dir, key, 1)
         segments.append(
             SegmentRecord(
@@ -150,10 +215,11 @@ def add_maestro(layout: ModelRepoLayout, rows: int = 3) -> list[str]:
     paths.cache.mkdir(parents=True, exist_ok=True)
     lines = MAESTRO_ROWS.splitlines()
     (paths.cache / MAESTRO_CSV_NAME).write_text("\n".join(lines[: rows + 1]) + "\n", "utf-8")
-    frame, source = adapter.read_source_metadata(paths, None)
-    adapter.write_recordings(paths, frame, source, [])
+    frame, source = recordings.read_source_metadata(paths, None)
+    recordings.write_recordings(paths, frame, source, [])
     ids = frame["recording_id"].to_list()
     for recording_id in ids:
+        _audio_and_segments(paths.recordings(), recording_id, 2)
         _embed(paths.embeddings_dir, recording_id, 2)
     outputs.build_piece_map_stage(paths)
     return ids
@@ -185,13 +251,13 @@ def _failing(results: list[CriterionResult]) -> list[int]:
 def test_a_complete_repo_passes_all_six_and_the_report_says_complete(
     complete: ModelRepoLayout,
 ) -> None:
-    results = evaluate_readiness(complete, chopin2021_registered=CHOPIN_KEYS, probe=_passes)
+    results = _evaluate(complete, CHOPIN_KEYS)
 
     assert [r.number for r in results] == [1, 2, 3, 4, 5, 6]
     assert _failing(results) == [], [r.problems for r in results]
     assert results[2].counts["recordings"] == 2
     assert results[2].counts["embedding_files"] == 2
-    assert results[3].counts == {"recordings": 3, "embedded": 3, "segments": 6, "pieces": 1}
+    assert results[3].counts == {"recordings": 3, "embedded": 3, "pieces": 1}
     report = render_report(results)
     assert report.startswith("# Readiness: COMPLETE (6/6 criteria pass)")
     assert "[chopin2021_metadata](/assets/chopin2021_metadata)" in report
@@ -208,7 +274,7 @@ def test_the_report_names_a_random_weight_muq(complete: ModelRepoLayout) -> None
     label = "RANDOM-WEIGHT MuQ (tiny, config abc) - NOT real embeddings"
     _embed(Chopin2021Paths(complete).embeddings_dir, CHOPIN_KEYS[0], 1, label)
 
-    results = evaluate_readiness(complete, chopin2021_registered=CHOPIN_KEYS, probe=_passes)
+    results = _evaluate(complete, CHOPIN_KEYS)
 
     assert results[2].embedders == {label: 1, "test stand-in": 1}
     report = render_report(results)
@@ -218,7 +284,7 @@ def test_the_report_names_a_random_weight_muq(complete: ModelRepoLayout) -> None
 def test_before_the_reorganization_every_criterion_fails(tmp_path: Path) -> None:
     layout = make_repo(tmp_path, use_git=False)
 
-    results = evaluate_readiness(layout, probe=_passes)
+    results = _evaluate(layout)
 
     assert _failing(results) == [1, 2, 3, 4, 5, 6]
     by_number = {r.number: r for r in results}
@@ -253,11 +319,11 @@ def test_criterion_1_builds_and_runs_the_moved_pipeline_with_cargo(
 
 
 def test_criterion_2_wants_the_tier_folders_and_the_moved_data(complete: ModelRepoLayout) -> None:
-    assert layout_matches_target(complete).passed
+    assert layout_matches_target(complete, GATES).passed
     shutil.rmtree(complete.maestro_cache / "muq_embeddings")
     shutil.rmtree(complete.pipeline_data / "transcripts")
 
-    result = layout_matches_target(complete)
+    result = layout_matches_target(complete, GATES)
 
     assert not result.passed
     assert "model/data/maestro_cache/muq_embeddings: folder missing" in result.problems
@@ -268,7 +334,7 @@ def test_criterion_2_notes_an_absent_kept_folder_without_failing(
     complete: ModelRepoLayout,
 ) -> None:
     shutil.rmtree(complete.data / "asap_cache", ignore_errors=True)
-    result = layout_matches_target(complete)
+    result = layout_matches_target(complete, GATES)
     assert result.passed
     assert any(note.startswith("model/data/asap_cache") for note in result.notes)
 
@@ -285,7 +351,7 @@ def test_criterion_3_names_the_recording_without_embeddings(complete: ModelRepoL
     assert result.counts["embedding_files"] == 1
     # A registered recording that never reached metadata.jsonl is incomplete too.
     more = chopin2021_complete(complete, [*CHOPIN_KEYS, "s2-gamma-01"])
-    assert any("s2-gamma-01 (audio, segment table, embeddings" in p for p in more.problems)
+    assert any("s2-gamma-01 (audio, segments, embeddings)" in p for p in more.problems)
 
 
 def test_criterion_3_fails_on_a_missing_or_broken_metadata_file(
@@ -302,23 +368,25 @@ def test_criterion_3_fails_on_a_missing_or_broken_metadata_file(
     assert "model/data/competition_cache/chopin2021/metadata.jsonl is missing" in missing.problems
 
 
-def test_criterion_3_without_registered_keys_reads_the_catalog(complete: ModelRepoLayout) -> None:
-    # No catalog written yet: no recordings, which is not complete.
-    result = chopin2021_complete(complete)
+def test_criterion_3_without_registered_recordings_fails(complete: ModelRepoLayout) -> None:
+    result = chopin2021_complete(complete, [])
     assert not result.passed
     assert any("no recordings are registered" in p for p in result.problems)
 
 
 def test_criterion_4_fails_without_embeddings_or_piece_map(complete: ModelRepoLayout) -> None:
     paths = MaestroPaths(complete)
-    ids = adapter.load_recordings(paths)["recording_id"].to_list()
+    ids = recordings.load_recordings(paths)["recording_id"].to_list()
     embedding_path(paths.embeddings_dir, ids[0]).unlink()
     paths.piece_map_table.unlink()
 
     result = maestro_complete(complete)
 
     assert not result.passed
-    assert f"1 of 3 recordings without embeddings: {ids[0]}" in result.problems
+    assert any(
+        p.startswith(f"1 of 3 recordings incomplete: {ids[0]} (embeddings)")
+        for p in result.problems
+    )
     assert "model/data/maestro_cache/piece_performer_map.parquet is missing" in result.problems
     paths.recordings_table.unlink()
     assert "materialize maestro_recordings first" in maestro_complete(complete).problems[0]
@@ -361,9 +429,13 @@ def _materialize_report(
     layout: ModelRepoLayout, registered: list[str]
 ) -> dg.ExecuteInProcessResult:
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(CHOPIN2021_PARTITIONS_NAME, registered)
+    instance.add_dynamic_partitions("chopin2021_recordings", registered)
+    paths = MaestroPaths(layout)
+    if paths.recordings_table.is_file():
+        maestro = recordings.load_recordings(paths)["recording_id"].to_list()
+        instance.add_dynamic_partitions("maestro_recordings", maestro)
     return dg.materialize(
-        [readiness_report],
+        readiness_defs(GATES).assets or [],
         instance=instance,
         resources={"model_repo": ModelRepoResource(root=str(layout.root))},
         raise_on_error=False,

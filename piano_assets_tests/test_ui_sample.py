@@ -2,7 +2,7 @@
 webserver's GraphQL API and through the UI in headless Chromium.
 
 Each test gets a fresh instance (tmp DAGSTER_HOME) and a fresh sample repo (tmp
-PIANO_ASSETS_SAMPLE_DIR, generated before the server starts so the code location loads fast).
+sample dir, generated before the server starts; the server gets the settings `./dev ui` sets).
 MuQ runs with tiny random weights, labelled as such.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from piano_assets.sample.repo import ensure_sample_repo, world_dir_for
+from piano_assets.sample.repo import ensure_sample_repo, sample_environment, world_dir_for
 from piano_assets_tests.dagster_server import CodeLocationTarget, DagsterServer, dagster_server
 from piano_assets_tests.ui_browser import (
     ARTIFACTS_DIR,
@@ -47,7 +47,8 @@ def sample_server(sample_template: Path, tmp_path: Path) -> Iterator[DagsterServ
     shutil.copytree(world, world_dir_for(sample_dir), symlinks=True)
     ensure_sample_repo(sample_dir)  # a no-op on a complete copy; regenerates a broken one
     env = {
-        "PIANO_ASSETS_SAMPLE_DIR": str(sample_dir),
+        # What `./dev ui` sets: the settings that point at the sample.
+        **sample_environment(sample_dir),
         "PIANO_ASSETS_MUQ_MODE": "random",
         "PIANO_ASSETS_MUQ_RANDOM_SIZE": "tiny",
     }

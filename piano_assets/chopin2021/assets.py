@@ -1,25 +1,24 @@
 """T2 assets (group "chopin2021"): thin wiring over the Dagster-free modules of this package.
 
 chopin2021_results → chopin2021_video_catalog → [chopin2021_audio → chopin2021_segments →
-chopin2021_muq_embeddings] (one partitioned multi-asset) → chopin2021_metadata.
+chopin2021_muq_embeddings] (per recording, from the tier factory: `defs.py`) →
+chopin2021_metadata.
 """
 
 import json
-from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from piano_assets.chopin2021 import tier
+from piano_assets.chopin2021 import outputs
+from piano_assets.chopin2021.adapter import ADAPTER
 from piano_assets.chopin2021.catalog import (
     CatalogBuild,
     LedgerItem,
     build_catalog,
-    catalog_by_key,
     read_catalog,
 )
-from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME, chopin2021_recordings
-from piano_assets.chopin2021.paths import TIER, Chopin2021Paths
+from piano_assets.chopin2021.paths import Chopin2021Paths
 from piano_assets.chopin2021.records import ResultRecord, write_jsonl, yield_table
 from piano_assets.chopin2021.results import (
     CAVEAT_ACROSS_ROUNDS,
@@ -33,45 +32,29 @@ from piano_assets.chopin2021.results import (
     resolve_results,
 )
 from piano_assets.engine.files import atomic_write_text
-from piano_assets.partitioned import RecordingBatch, add_new_partitions, registered_partitions
+from piano_assets.lib.markdown import markdown_table
+from piano_assets.lib.partitions import add_new_partitions, registered_partitions
 from piano_assets.resources import (
     ModelRepoResource,
-    MuqEmbedderResource,
     SourceUrlsResource,
     WebResource,
     YtDlpResource,
 )
-from piano_assets.settings import SettingsError, load_settings
 from piano_assets.sources.errors import SourceError
 
-GROUP = "chopin2021"
-AUDIO = dg.AssetKey("chopin2021_audio")
-SEGMENTS = dg.AssetKey("chopin2021_segments")
-EMBEDDINGS = dg.AssetKey("chopin2021_muq_embeddings")
-
-
-def _partitions_per_run() -> int:
-    try:
-        return load_settings().backfill_partitions_per_run
-    except SettingsError:
-        return 50  # the settings' default; a bad setting is reported by the resources
+NAMES = ADAPTER.names
+GROUP = NAMES.group
+EMBEDDINGS = dg.AssetKey(NAMES.embeddings)
 
 
 def _paths(model_repo: ModelRepoResource) -> Chopin2021Paths:
     return Chopin2021Paths(model_repo.layout())
 
 
-def _md_table(header: list[str], rows: list[list[Any]]) -> str:
-    def cell(value: Any) -> str:
-        return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 ORDINAL_ENCODING_MD = (
-    _md_table(["placement", "ordinal"], [[p.value, PLACEMENT_ORDINAL[p]] for p in PLACEMENT_ORDER])
+    markdown_table(
+        ["placement", "ordinal"], [[p.value, PLACEMENT_ORDINAL[p]] for p in PLACEMENT_ORDER]
+    )
     + f"\n\nHigher is better; shared prizes share a value. {CAVEAT_ACROSS_ROUNDS}"
 )
 
@@ -140,7 +123,7 @@ def chopin2021_results(
 
     prize_rows = [[prize, name] for prize, name in resolved.prize_list()]
     disagreements = (
-        _md_table(
+        markdown_table(
             ["performer", "field", "site", "curated"],
             [[d.performer, d.field, d.site, d.curated] for d in check.disagreements],
         )
@@ -157,7 +140,7 @@ def chopin2021_results(
             "base_url": dg.MetadataValue.url(base_url),
             "pages_fetched": len(site.pages) if site else 0,
             "raw_pages": dg.MetadataValue.path(str(paths.raw_pages)),
-            "prize_list": dg.MetadataValue.md(_md_table(["prize", "performer"], prize_rows)),
+            "prize_list": dg.MetadataValue.md(markdown_table(["prize", "performer"], prize_rows)),
             "reached_per_round": dg.MetadataValue.json({r.value: n for r, n in counts.items()}),
             "disagreements_site_vs_curated": dg.MetadataValue.md(disagreements),
             "only_on_site": dg.MetadataValue.json(check.only_on_site if check else []),
@@ -181,7 +164,7 @@ class VideoCatalogConfig(dg.Config):
 def _ledger_md(ledger: list[LedgerItem]) -> str:
     if not ledger:
         return "empty: every listed video became a recording"
-    return _md_table(
+    return markdown_table(
         ["status", "video", "title", "reason"],
         [[i.status.value, i.video_id, i.title, i.reason] for i in ledger],
     )
@@ -205,7 +188,7 @@ def chopin2021_video_catalog(
     source_urls: SourceUrlsResource,
 ) -> dg.MaterializeResult:
     paths = _paths(model_repo)
-    results = tier.read_results(paths.resolved_results)
+    results = outputs.read_results(paths.resolved_results)
     client = ytdlp.client()
     listing = []
     for url in [source_urls.chopin2021_channel_url, *config.playlist_urls]:
@@ -215,8 +198,9 @@ def chopin2021_video_catalog(
     write_jsonl(paths.video_ledger, build.ledger)
     new = add_new_partitions(
         context.instance,
-        CHOPIN2021_PARTITIONS_NAME,
+        NAMES.partitions,
         [spec.recording_id for spec in build.all_recordings()],
+        progress=context.log.info,
     )
     if build.stale:
         context.log.warning(
@@ -239,7 +223,7 @@ def chopin2021_video_catalog(
             "ledger_counts": dg.MetadataValue.json(statuses),
             "ledger": dg.MetadataValue.md(_ledger_md(build.ledger)),
             "catalog": dg.MetadataValue.md(
-                _md_table(
+                markdown_table(
                     ["recording", "performer", "round", "placement", "title"],
                     [
                         [s.recording_id, s.performer, s.round.value, s.placement.value, s.title]
@@ -252,75 +236,6 @@ def chopin2021_video_catalog(
             "channel_url": dg.MetadataValue.url(source_urls.chopin2021_channel_url),
         }
     )
-
-
-# -- per recording -----------------------------------------------------------------------------
-
-
-@dg.multi_asset(
-    name="chopin2021_recording_tier",
-    specs=[
-        dg.AssetSpec(
-            AUDIO,
-            deps=["chopin2021_video_catalog"],
-            partitions_def=chopin2021_recordings,
-            group_name=GROUP,
-            skippable=True,
-            description="One recording's audio (yt-dlp, download archive, resumable) as 24 kHz "
-            "mono WAV. A gone or private video fails only this partition.",
-        ),
-        dg.AssetSpec(
-            SEGMENTS,
-            deps=[AUDIO],
-            partitions_def=chopin2021_recordings,
-            group_name=GROUP,
-            skippable=True,
-            description="The shared engine's 30 s segment table of one recording.",
-        ),
-        dg.AssetSpec(
-            EMBEDDINGS,
-            deps=[SEGMENTS],
-            partitions_def=chopin2021_recordings,
-            group_name=GROUP,
-            skippable=True,
-            description="MuQ embeddings of one recording's segments (shared engine). Labelled "
-            "RANDOM-WEIGHT MuQ when no pretrained weights are available.",
-        ),
-    ],
-    can_subset=True,
-    backfill_policy=dg.BackfillPolicy.multi_run(_partitions_per_run()),
-    pool="muq",
-)
-def chopin2021_recording_tier(
-    context: dg.AssetExecutionContext,
-    model_repo: ModelRepoResource,
-    ytdlp: YtDlpResource,
-    muq: MuqEmbedderResource,
-):
-    paths = _paths(model_repo)
-    catalog = catalog_by_key(read_catalog(paths.catalog))
-    batch = RecordingBatch(context, TIER, paths.failure_ledgers)
-    context.log.info(f"[{TIER}] {len(batch.keys)} recordings in this run")
-    client = ytdlp.client() if batch.selected(AUDIO) else None
-    policy = muq.segment_policy()
-
-    def spec_of(key: str) -> tier.RecordingSpec:
-        return tier.spec_for(catalog, key, paths)
-
-    batch.run_stage(
-        AUDIO,
-        lambda key: tier.fetch_audio(spec_of(key), paths, client),  # type: ignore[arg-type]
-    )
-    batch.run_stage(SEGMENTS, lambda key: tier.plan_recording_segments(spec_of(key), paths, policy))
-    if batch.selected(EMBEDDINGS) and batch.pending:
-        embedder = muq.get_embedder()
-        batch.run_batch_stage(
-            EMBEDDINGS,
-            lambda keys: tier.embed_recordings_batch(
-                [spec_of(k) for k in keys], paths, embedder, policy
-            ),
-        )
-    yield from batch.finish()
 
 
 # -- metadata ----------------------------------------------------------------------------------
@@ -340,8 +255,8 @@ def chopin2021_metadata(
     context: dg.AssetExecutionContext, model_repo: ModelRepoResource
 ) -> dg.MaterializeResult:
     paths = _paths(model_repo)
-    registered = registered_partitions(context.instance, CHOPIN2021_PARTITIONS_NAME)
-    written = tier.write_metadata(paths, registered)
+    registered = registered_partitions(context.instance, NAMES.partitions)
+    written = outputs.write_metadata(paths, registered)
     if written.missing:
         context.log.warning(
             f"{len(written.missing)} registered recordings have no embeddings yet and are not in "
@@ -358,7 +273,7 @@ def chopin2021_metadata(
             "missing_recordings": dg.MetadataValue.json(written.missing),
             "embedder": written.embedder_label,
             "yield_per_round": dg.MetadataValue.md(
-                _md_table(table.columns, [list(row) for row in table.iter_rows()])
+                markdown_table(table.columns, [list(row) for row in table.iter_rows()])
             ),
             "ordinal_encoding": dg.MetadataValue.md(ORDINAL_ENCODING_MD),
             "metadata_path": dg.MetadataValue.path(str(paths.metadata)),
@@ -367,9 +282,8 @@ def chopin2021_metadata(
     )
 
 
-competition_assets: list[dg.AssetsDefinition] = [
+chopin2021_assets: list[dg.AssetsDefinition] = [
     chopin2021_results,
     chopin2021_video_catalog,
-    chopin2021_recording_tier,
     chopin2021_metadata,
 ]

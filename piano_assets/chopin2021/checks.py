@@ -3,10 +3,10 @@ recording; per-recording validity is enforced when a partition materializes."""
 
 import dagster as dg
 
-from piano_assets.chopin2021 import tier, validation
-from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME
+from piano_assets.chopin2021 import outputs, validation
+from piano_assets.chopin2021.adapter import ADAPTER
 from piano_assets.chopin2021.paths import Chopin2021Paths
-from piano_assets.partitioned import registered_partitions
+from piano_assets.lib.partitions import registered_partitions
 from piano_assets.resources import ModelRepoResource
 
 
@@ -79,7 +79,7 @@ def site_agrees_with_curated(model_repo: ModelRepoResource) -> dg.AssetCheckResu
 def catalog_keys_are_registered(
     context: dg.AssetCheckExecutionContext, model_repo: ModelRepoResource
 ) -> dg.AssetCheckResult:
-    registered = set(registered_partitions(context.instance, CHOPIN2021_PARTITIONS_NAME))
+    registered = set(registered_partitions(context.instance, ADAPTER.names.partitions))
     return _result(validation.catalog_keys_are_safe_and_registered(_paths(model_repo), registered))
 
 
@@ -109,15 +109,24 @@ def metadata_schema_holds(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset="chopin2021_metadata",
     blocking=True,
-    description="Every registered recording has its audio, its segment table, its MuQ "
-    "embeddings and its lines in metadata.jsonl. The result names the embedder; a "
-    "random-weight MuQ is labelled as such.",
+    description="Every registered recording has its lines in metadata.jsonl (its audio, "
+    "segments and embeddings are judged by every_recording_has_audio_segments_embeddings).",
 )
-def every_recording_has_audio_and_embeddings(
+def every_recording_in_metadata(
     context: dg.AssetCheckExecutionContext, model_repo: ModelRepoResource
 ) -> dg.AssetCheckResult:
-    registered = registered_partitions(context.instance, CHOPIN2021_PARTITIONS_NAME)
-    return _result(tier.every_recording_complete(_paths(model_repo), registered))
+    registered = registered_partitions(context.instance, ADAPTER.names.partitions)
+    missing = outputs.recordings_without_metadata(_paths(model_repo), registered)
+    return _result(
+        validation.Verdict(
+            bool(registered) and not missing,
+            f"{len(registered) - len(missing)}/{len(registered)} registered recordings in "
+            "metadata.jsonl"
+            + (f"; missing: {', '.join(missing[:10])}" if missing else "")
+            + ("" if registered else ": no recordings are registered"),
+            {"missing": missing[:50]} if missing else {},
+        )
+    )
 
 
 @dg.asset_check(
@@ -130,13 +139,13 @@ def placements_agree_with_results(model_repo: ModelRepoResource) -> dg.AssetChec
     return _result(validation.placements_agree_with_results(_paths(model_repo)))
 
 
-competition_checks: list[dg.AssetChecksDefinition] = [
+chopin2021_checks: list[dg.AssetChecksDefinition] = [
     prize_list_is_official,
     ordinal_order_holds,
     site_agrees_with_curated,
     catalog_keys_are_registered,
     no_ambiguous_videos,
     metadata_schema_holds,
-    every_recording_has_audio_and_embeddings,
+    every_recording_in_metadata,
     placements_agree_with_results,
 ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from piano_assets.engine.files import safe_child, validate_key
 from piano_assets.layout import ModelRepoLayout
+from piano_assets.lib.tier import RecordingPaths
 
 TIER = "chopin2021"
 
@@ -45,10 +46,14 @@ class Chopin2021Paths:
     def audio(self, recording_id: str) -> Path:
         return safe_child(self.audio_dir, f"{validate_key(recording_id)}.wav")
 
-    # -- state (<root>/.piano_assets/chopin2021/chopin2021/) -----------------------------
+    def recordings(self) -> RecordingPaths:
+        """The per-recording files, as the tier factory handles them."""
+        return RecordingPaths.under(self.layout, TIER, self.root)
+
+    # -- state (<root>/.piano_assets/chopin2021/) -------------------------------------------
     @property
     def state(self) -> Path:
-        return self.layout.platform / "competition" / TIER
+        return self.layout.platform / TIER
 
     @property
     def resolved_results(self) -> Path:
@@ -79,10 +84,6 @@ class Chopin2021Paths:
     @property
     def download_archive(self) -> Path:
         return self.downloads / "yt-dlp-archive.txt"
-
-    @property
-    def download_work(self) -> Path:
-        return self.downloads / "work"
 
     @property
     def failure_ledgers(self) -> Path:

@@ -78,6 +78,10 @@ class SegmentProvenance(BaseModel):
     results_source: str
     results_citations: list[str] = Field(default_factory=list)
     audio_sha256: str | None = None
+    source_sha256: str | None = Field(
+        default=None, description="Hash of the downloaded file the 24 kHz WAV came from."
+    )
+    model_id: str | None = None
     embedder: str = Field(description="Embedder label; random-weight MuQ says so.")
     embedder_is_random: bool
 

@@ -46,3 +46,22 @@ def ffmpeg_dir() -> Path:
         tmp.symlink_to(exe)
         os.replace(tmp, link)
     return link_dir
+
+
+@functools.cache
+def ffmpeg_version() -> str:
+    """The first line of `ffmpeg -version` (recorded with every conversion), or "unknown"."""
+    import subprocess
+
+    try:
+        result = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    first = result.stdout.splitlines()[0] if result.stdout else ""
+    return first.removeprefix("ffmpeg version ").split(" Copyright")[0].strip() or "unknown"

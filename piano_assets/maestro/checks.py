@@ -3,7 +3,8 @@
 import dagster as dg
 import polars as pl
 
-from piano_assets.maestro import adapter, outputs
+from piano_assets.maestro import outputs, recordings
+from piano_assets.maestro.adapter import ADAPTER
 from piano_assets.maestro.assets import (
     maestro_contrastive_pairs,
     maestro_piece_performer_map,
@@ -11,7 +12,6 @@ from piano_assets.maestro.assets import (
 )
 from piano_assets.maestro.metadata import MaestroMetadataError
 from piano_assets.maestro.pairs import build_pairs, pair_problems
-from piano_assets.maestro.partitions import MAESTRO_PARTITIONS_NAME
 from piano_assets.maestro.paths import MaestroPaths
 from piano_assets.maestro.records import PairRow, PairsManifest, PieceMapManifest, PieceRow
 from piano_assets.maestro.tables import validate_rows
@@ -28,9 +28,9 @@ _SHOWN = 20
 def maestro_recordings_registered(
     context: dg.AssetCheckExecutionContext, model_repo: ModelRepoResource
 ) -> dg.AssetCheckResult:
-    recordings = adapter.load_recordings(MaestroPaths(model_repo.layout()))
-    registered = set(context.instance.get_dynamic_partitions(MAESTRO_PARTITIONS_NAME))
-    ids = set(recordings["recording_id"])
+    table = recordings.load_recordings(MaestroPaths(model_repo.layout()))
+    registered = set(context.instance.get_dynamic_partitions(ADAPTER.names.partitions))
+    ids = set(table["recording_id"])
     missing, stale = sorted(ids - registered), sorted(registered - ids)
     return dg.AssetCheckResult(
         passed=not missing,
@@ -44,40 +44,6 @@ def maestro_recordings_registered(
             "registered": len(registered),
             "not_registered": dg.MetadataValue.json(missing[:_SHOWN]),
             "not_in_metadata": dg.MetadataValue.json(stale[:_SHOWN]),
-        },
-    )
-
-
-@dg.asset_check(
-    asset=maestro_piece_performer_map,
-    blocking=True,
-    description="Every registered recording has 24 kHz audio and stored MuQ embeddings.",
-)
-def maestro_every_recording_embedded(
-    context: dg.AssetCheckExecutionContext, model_repo: ModelRepoResource
-) -> dg.AssetCheckResult:
-    paths = MaestroPaths(model_repo.layout())
-    registered = sorted(context.instance.get_dynamic_partitions(MAESTRO_PARTITIONS_NAME))
-    coverage = adapter.embedding_coverage(paths, registered)
-    no_audio = [r for r in registered if not paths.audio(r).is_file()]
-    missing = sorted(set(registered) - set(coverage.embedded))
-    labels = sorted({label.label for label in coverage.labels.values()})
-    return dg.AssetCheckResult(
-        passed=bool(registered) and not missing,
-        description=(
-            f"{len(coverage.embedded)}/{len(registered)} registered recordings embedded"
-            + (f"; missing: {', '.join(missing[:5])}" if missing else "")
-            + (f" [{'; '.join(labels)}]" if labels else "")
-        ),
-        metadata={
-            "registered": len(registered),
-            "embedded": len(coverage.embedded),
-            "segments": coverage.segments,
-            "embedded_hours": round(coverage.seconds / 3600, 3),
-            "without_audio": dg.MetadataValue.json(no_audio[:_SHOWN]),
-            "without_embeddings": dg.MetadataValue.json(missing[:_SHOWN]),
-            "embedder": dg.MetadataValue.json(labels),
-            "random_weights": any(label.random_weights for label in coverage.labels.values()),
         },
     )
 
@@ -162,7 +128,6 @@ def maestro_pairs_valid(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
 
 maestro_checks = [
     maestro_recordings_registered,
-    maestro_every_recording_embedded,
     maestro_piece_map_consistent,
     maestro_pairs_valid,
 ]

@@ -8,14 +8,9 @@ from typing import Any
 import polars as pl
 
 from piano_assets.engine.files import atomic_write_text
+from piano_assets.lib.markdown import markdown_table
 from piano_assets.maestro import records
-from piano_assets.maestro.adapter import (
-    EmbeddingCoverage,
-    combined_label,
-    embedding_coverage,
-    load_recordings,
-    markdown_table,
-)
+from piano_assets.maestro.coverage import EmbeddingCoverage, combined_label, embedding_coverage
 from piano_assets.maestro.metadata import (
     MaestroMetadataError,
 )
@@ -31,6 +26,7 @@ from piano_assets.maestro.pieces import (
     piece_stats,
     read_atepp_performers,
 )
+from piano_assets.maestro.recordings import load_recordings
 from piano_assets.maestro.tables import validate_rows, write_parquet
 
 # -- piece → performer map -------------------------------------------------------------------
@@ -115,18 +111,25 @@ def _piece_map_metadata(
             f"{stats.multi_recording_pieces}). {stats.pieces_merged_by_normalization} normalized "
             "pieces merge 2+ raw titles:\n\n"
             + markdown_table(
-                merged.select(
+                rows=merged.select(
                     "performances", "recordings", "piece_key", "raw_titles", "splits"
                 ).rows(),
-                ["performances", "recordings", "normalized piece", "raw titles", "splits"],
+                header=["performances", "recordings", "normalized piece", "raw titles", "splits"],
             )
         ),
         "multi_performance_pieces_table": dg.MetadataValue.md(
             markdown_table(
-                groups.select(
+                rows=groups.select(
                     "performances", "recordings", "piece_key", "raw_titles", "years", "splits"
                 ).rows(),
-                ["performances", "recordings", "piece", "distinct raw titles", "years", "splits"],
+                header=[
+                    "performances",
+                    "recordings",
+                    "piece",
+                    "distinct raw titles",
+                    "years",
+                    "splits",
+                ],
             )
         ),
     }
@@ -213,14 +216,14 @@ def _pairs_metadata(
         "random_weights": bool(manifest.embedder and manifest.embedder.random_weights),
         "table": dg.MetadataValue.path(str(paths.pairs_table)),
         "performer_relations": dg.MetadataValue.md(
-            markdown_table(relations.rows(), ["label", "performer relation", "pairs"])
+            markdown_table(rows=relations.rows(), header=["label", "performer relation", "pairs"])
         ),
         "preview": dg.MetadataValue.md(
             markdown_table(
-                pairs.select("label", "anchor_segment_id", "other_segment_id", "anchor_split")
+                rows=pairs.select("label", "anchor_segment_id", "other_segment_id", "anchor_split")
                 .head(10)
                 .rows(),
-                ["label", "anchor", "other", "split"],
+                header=["label", "anchor", "other", "split"],
             )
         ),
     }

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from piano_assets.engine.files import validate_key
 from piano_assets.layout import ModelRepoLayout
+from piano_assets.lib.tier import RecordingPaths
 from piano_assets.maestro import records
 
 TIER = "maestro"
@@ -38,8 +39,16 @@ class MaestroPaths:
     def audio(self, recording_id: str) -> Path:
         return self.audio_dir / f"{validate_key(recording_id)}.wav"
 
-    def audio_provenance(self, recording_id: str) -> Path:
+    def audio_record(self, recording_id: str) -> Path:
         return self.audio_dir / f"{validate_key(recording_id)}.json"
+
+    @property
+    def segments_dir(self) -> Path:
+        return self.cache / records.SEGMENTS_DIR
+
+    def recordings(self) -> RecordingPaths:
+        """The per-recording files, as the tier factory handles them."""
+        return RecordingPaths.under(self.layout, TIER, self.cache, audio_dirname=records.AUDIO_DIR)
 
     @property
     def embeddings_dir(self) -> Path:

@@ -2,7 +2,8 @@
 
 Files, all under `model/data/maestro_cache/`:
     recordings.parquet + recordings.json         `maestro_recordings`: validated metadata, keyed
-    audio_24k/<recording_id>.wav + .json          `maestro_audio`: 24 kHz mono + provenance
+    audio_24k/<recording_id>.wav + .json          `maestro_audio`: 24 kHz mono + its AudioRecord
+    segments/<recording_id>.json                  `maestro_segments`: the segment table
     muq_embeddings/                               `maestro_muq_embeddings`: the engine's store
     piece_performer_map.parquet + .json           `maestro_piece_performer_map`
     contrastive_pairs.parquet + .json             `maestro_contrastive_pairs`
@@ -18,6 +19,7 @@ from piano_assets.maestro.pieces import AteppJoin, PieceStats
 RECORDINGS_TABLE = "recordings.parquet"
 RECORDINGS_MANIFEST = "recordings.json"
 AUDIO_DIR = "audio_24k"
+SEGMENTS_DIR = "segments"
 EMBEDDINGS_DIR = "muq_embeddings"
 PIECE_MAP_TABLE = "piece_performer_map.parquet"
 PIECE_MAP_MANIFEST = "piece_performer_map.json"
@@ -40,24 +42,6 @@ class RecordingsManifest(BaseModel):
     hours: float
     splits: dict[str, int]
     partitions_added: list[str]
-
-
-class AudioProvenance(BaseModel):
-    """Provenance of one 24 kHz mono WAV (`audio_24k/<recording_id>.wav.json`)."""
-
-    recording_id: str
-    audio_filename: str
-    source_kind: str  # "zip" | "folder"
-    source_path: str
-    member: str
-    source_bytes: int
-    source_sample_rate: int | None
-    source_channels: int | None
-    sample_rate: int
-    channels: int
-    seconds: float
-    bytes: int
-    sha256: str
 
 
 class PieceRow(BaseModel):

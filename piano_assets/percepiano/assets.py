@@ -14,6 +14,7 @@ OBSERVED_DATA_DIRS: tuple[str, ...] = (*KEPT_DATA_DIRS, "composite_labels")
 _PLATFORM_OUTPUTS = {
     "maestro_cache": (
         "audio_24k",
+        "segments",
         "muq_embeddings",
         "recordings.",
         "piece_performer_map.",

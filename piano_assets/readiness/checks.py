@@ -1,10 +1,11 @@
 """The readiness report's own checks, evaluated inside `readiness_report` from the same verdicts.
 
 The groups' checks cover most of the validation list (reorganize: `pipeline_builds_and_runs`,
-`layout_matches_design`, `no_data_lost`; T2: `metadata_schema_holds`,
-`every_recording_has_audio_and_embeddings`; T3: `maestro_every_recording_embedded`,
-`maestro_piece_map_consistent`). What none of them looks at is the target layout as a whole,
-the tiers' new folders included (criterion 2), and the verdict over all six criteria.
+`layout_matches_design`, `no_data_lost`; each tier:
+`every_recording_has_audio_segments_embeddings`; T2: `metadata_schema_holds`,
+`every_recording_in_metadata`; T3: `maestro_piece_map_consistent`). What none of them looks
+at is the target layout as a whole, the tiers' new folders included (criterion 2), and the
+verdict over all six criteria.
 
 Both are blocking, and both are evaluated in the report's own step, before it succeeds or fails:
 so a failing report still shows, on its *Checks* tab, which criteria fail (checks defined apart
@@ -29,7 +30,7 @@ def readiness_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
             asset=asset,
             blocking=True,
             description="Criterion 2 across the whole model repo: the moved pipeline and its "
-            "data, tools/ gone, and the tiers' new folders (competition_cache/chopin2021/"
+            "data, tools/ gone, and the gating tiers' new folders (competition_cache/chopin2021/"
             "muq_embeddings, maestro_cache/muq_embeddings). Absent kept folders are noted, "
             "not failed.",
         ),

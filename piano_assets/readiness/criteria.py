@@ -1,32 +1,25 @@
-"""The user's validation list (issue #6), judged from the files in the model repo. Dagster-free.
+"""The user's validation list, judged from the files in the model repo. Dagster-free.
 
-Six gating criteria; T4 is not a gate. Each is decided from what is on disk, reusing the
-groups' own verification functions (reorganize's layout findings, inventory accounting and
-pipeline probe; T2's schema and completeness verdicts; T3's embedding coverage), so the report
-and the groups' checks can never disagree about what "done" means.
+Six gating criteria, in the user's order: 1, 2, 5 and 6 judge the reorganization (its layout
+findings, inventory accounting and pipeline probe); 3 and 4 are the T2 and T3 tiers' own
+verdicts, asked through their `TierGate` (readiness knows no tier internals). A tier that is
+not a gate (T4) is reported for information. Each verdict reuses the groups' own verification
+functions, so the report and the groups' checks never disagree about what "done" means.
 
-`evaluate_readiness(layout)` returns one `CriterionResult` per criterion; `render_report` turns
-them into the markdown the `readiness_report` asset shows, each criterion linked to its assets.
+`evaluate_readiness(layout, gates, registered)` returns one `CriterionResult` per criterion;
+`render_report` turns them into the markdown the `readiness_report` asset shows, each criterion
+linked to its assets.
 """
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from piano_assets.chopin2021 import tier, validation
-from piano_assets.chopin2021.catalog import CatalogError, read_catalog
-from piano_assets.chopin2021.paths import Chopin2021Paths
-from piano_assets.chopin2021.records import RecordsError
 from piano_assets.engine.store import read_provenance
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.maestro import adapter
-from piano_assets.maestro.metadata import MaestroMetadataError
-from piano_assets.maestro.paths import MaestroPaths
-from piano_assets.maestro.records import PieceRow
-from piano_assets.maestro.tables import validate_rows
+from piano_assets.readiness.gate import TierGate, TierVerdict
 from piano_assets.reorganize.pipeline_build import find_cargo, probe_pipeline
 from piano_assets.reorganize.records import Step
 from piano_assets.reorganize.verify import LayoutFinding, account_for_inventory, layout_findings
@@ -40,7 +33,7 @@ class CriterionResult(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    number: int = Field(ge=1, le=6)
+    number: int = Field(ge=0, le=6, description="1-6: the user's list; 0: for information")
     title: str
     assets: tuple[str, ...] = Field(description="Asset keys that produce what it judges.")
     passed: bool
@@ -56,19 +49,18 @@ class CriterionResult(BaseModel):
 TITLES: dict[int, str] = {
     1: "The masterclass pipeline builds and runs from its new location",
     2: "The data directories match the target layout",
-    3: "T2 metadata is scraped and its MuQ embeddings are extracted",
-    4: "T3 embeddings are extracted and the piece→performer map is built",
     5: "The stale data directories are removed",
     6: "The old plan documents are removed",
 }
 ASSETS: dict[int, tuple[str, ...]] = {
     1: (Step.PIPELINE_CODE.value,),
     2: (Step.PIPELINE_DATA.value, Step.LEGACY_TOOLS_REMOVED.value),
-    3: ("chopin2021_results", "chopin2021_muq_embeddings", "chopin2021_metadata"),
-    4: ("maestro_muq_embeddings", "maestro_piece_performer_map"),
     5: (Step.STALE_DATA_REMOVED.value,),
     6: (Step.SUPERSEDED_PLANS_REMOVED.value,),
 }
+# The criteria the tiers' gates answer, in the order the gates are given.
+TIER_CRITERIA = (3, 4)
+INFORMATION = 0
 _SHOWN = 10
 
 
@@ -82,7 +74,7 @@ def _result(
     return CriterionResult(
         number=number,
         title=TITLES[number],
-        assets=ASSETS[number],
+        assets=ASSETS.get(number, ()),
         passed=not problems,
         counts=counts or {},
         problems=tuple(problems),
@@ -134,7 +126,9 @@ def pipeline_runs(layout: ModelRepoLayout, probe: PipelineProbe = cargo_probe) -
 
 
 # -- 2 ------------------------------------------------------------------------------------------
-def layout_matches_target(layout: ModelRepoLayout) -> CriterionResult:
+def layout_matches_target(
+    layout: ModelRepoLayout, gates: Sequence[TierGate] = ()
+) -> CriterionResult:
     findings = layout_findings(layout)
     mine = [
         f
@@ -143,12 +137,8 @@ def layout_matches_target(layout: ModelRepoLayout) -> CriterionResult:
         or (f.step is Step.PIPELINE_CODE and f.expected == "present")
     ]
     problems = _failed(mine)
-    # The tiers' new folders (DESIGN §2); T4's youtube_piano_cache is not a gate.
-    for folder in (
-        layout.chopin2021,
-        layout.chopin2021 / "muq_embeddings",
-        layout.maestro_cache / "muq_embeddings",
-    ):
+    # The gating tiers' new folders (see the README's target layout); T4 is not a gate.
+    for folder in (folder for gate in gates if gate.gating for folder in gate.folders(layout)):
         if not folder.is_dir():
             problems.append(f"{folder.relative_to(layout.root).as_posix()}: folder missing")
     # Kept folders are the user's; an absent one is worth saying but is not ours to fix.
@@ -160,93 +150,24 @@ def layout_matches_target(layout: ModelRepoLayout) -> CriterionResult:
     return _result(2, problems, counts, notes)
 
 
-# -- 3 ------------------------------------------------------------------------------------------
-def chopin2021_catalog_keys(layout: ModelRepoLayout) -> list[str]:
-    """Recording keys of the catalog `chopin2021_video_catalog` last wrote ([] when none)."""
-    catalog = Chopin2021Paths(layout).catalog
-    return [spec.recording_id for spec in read_catalog(catalog)] if catalog.is_file() else []
-
-
-def chopin2021_complete(
-    layout: ModelRepoLayout, registered: Sequence[str] | None = None
+# -- 3 and 4: the tiers' own verdicts ------------------------------------------------------------
+def tier_criterion(
+    number: int, gate: TierGate, layout: ModelRepoLayout, registered: Sequence[str]
 ) -> CriterionResult:
-    """`registered`: the partitions the instance knows; default: the catalog's keys."""
-    paths = Chopin2021Paths(layout)
-    problems: list[str] = []
     try:
-        keys = list(registered) if registered is not None else chopin2021_catalog_keys(layout)
-    except (CatalogError, ValueError, OSError) as err:
-        return _result(3, [f"{paths.catalog}: unreadable catalog ({err})"])
-    for required in (paths.results, paths.metadata):
-        if not required.is_file():
-            problems.append(f"{required.relative_to(layout.root).as_posix()} is missing")
-    if not problems:
-        schema = validation.metadata_schema_holds(paths)
-        if not schema.passed:
-            problems.append(schema.description)
-    try:
-        complete = tier.every_recording_complete(paths, keys)
-    except (RecordsError, ValueError, OSError) as err:
-        complete = validation.Verdict(False, f"unreadable outputs: {err}")
-    if not complete.passed:
-        problems.append(complete.description)
-    counts = {
-        "recordings": len(keys),
-        "embedding_files": _files(paths.embeddings_dir, "*.safetensors"),
-        "metadata_lines": _lines(paths.metadata),
-        "performers": _lines(paths.results),
-    }
-    return _result(3, problems, counts, embedders=embedder_labels(paths.embeddings_dir))
-
-
-def _lines(path: Path) -> int:
-    if not path.is_file():
-        return 0
-    with path.open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
-
-
-# -- 4 ------------------------------------------------------------------------------------------
-def maestro_complete(layout: ModelRepoLayout) -> CriterionResult:
-    paths = MaestroPaths(layout)
-    try:
-        ids = adapter.load_recordings(paths)["recording_id"].to_list()
-    except (MaestroMetadataError, OSError, pl.exceptions.PolarsError) as err:
-        return _result(4, [str(err)])
-    coverage = adapter.embedding_coverage(paths, ids)
-    problems: list[str] = []
-    missing = sorted(set(ids) - set(coverage.embedded))
-    if not ids:
-        problems.append(f"{paths.recordings_table}: no recordings")
-    if missing:
-        shown = ", ".join(missing[:_SHOWN])
-        problems.append(f"{len(missing)} of {len(ids)} recordings without embeddings: {shown}")
-    problems += [
-        f"{rid}: unreadable embeddings ({why})" for rid, why in coverage.unreadable.items()
-    ]
-    pieces = 0
-    if not paths.piece_map_table.is_file():
-        problems.append(f"{paths.piece_map_table.relative_to(layout.root).as_posix()} is missing")
-    else:
-        table = pl.read_parquet(paths.piece_map_table)
-        try:
-            validate_rows(table, PieceRow, str(paths.piece_map_table))
-        except ValueError as err:
-            problems.append(str(err))
-        else:
-            pieces = table["piece_id"].n_unique()
-            unmapped = sorted(set(ids) - set(table["recording_id"].to_list()))
-            if unmapped:
-                problems.append(f"{len(unmapped)} recordings not in the piece map: {unmapped[:5]}")
-    counts = {
-        "recordings": len(ids),
-        "embedded": len(coverage.embedded),
-        "segments": coverage.segments,
-        "pieces": pieces,
-    }
-    # The coverage already read each file's provenance.
-    embedders = Counter(label.label for label in coverage.labels.values())
-    return _result(4, problems, counts, embedders=dict(embedders))
+        verdict = gate.judge(layout, registered)
+    except (ValueError, OSError) as err:  # unreadable outputs are a failing criterion
+        verdict = TierVerdict(problems=[f"unreadable outputs: {err}"])
+    return CriterionResult(
+        number=number,
+        title=gate.title,
+        assets=gate.assets,
+        passed=not verdict.problems,
+        counts=verdict.counts,
+        problems=tuple(verdict.problems),
+        notes=tuple(verdict.notes),
+        embedders=verdict.embedders,
+    )
 
 
 # -- 5 and 6 ------------------------------------------------------------------------------------
@@ -278,19 +199,39 @@ def old_plans_removed(layout: ModelRepoLayout) -> CriterionResult:
 # -- all ----------------------------------------------------------------------------------------
 def evaluate_readiness(
     layout: ModelRepoLayout,
+    gates: Sequence[TierGate],
+    registered: Mapping[str, Sequence[str]],
     *,
-    chopin2021_registered: Sequence[str] | None = None,
     probe: PipelineProbe = cargo_probe,
 ) -> list[CriterionResult]:
-    """All six criteria, in the order of the user's list."""
+    """The six criteria in the order of the user's list, then the tiers that are not gates
+    (number 0, for information). `registered`: partitions name -> registered keys."""
+    gating = [gate for gate in gates if gate.gating]
+    if len(gating) != len(TIER_CRITERIA):
+        raise ValueError(
+            f"readiness needs {len(TIER_CRITERIA)} gating tiers (T2, T3), got {len(gating)}"
+        )
+    tiers = [
+        tier_criterion(number, gate, layout, registered.get(gate.partitions, []))
+        for number, gate in zip(TIER_CRITERIA, gating, strict=True)
+    ]
+    information = [
+        tier_criterion(INFORMATION, gate, layout, registered.get(gate.partitions, []))
+        for gate in gates
+        if not gate.gating
+    ]
     return [
         pipeline_runs(layout, probe),
-        layout_matches_target(layout),
-        chopin2021_complete(layout, chopin2021_registered),
-        maestro_complete(layout),
+        layout_matches_target(layout, gates),
+        *tiers,
         stale_data_removed(layout),
         old_plans_removed(layout),
+        *information,
     ]
+
+
+def gating(results: Sequence[CriterionResult]) -> list[CriterionResult]:
+    return [r for r in results if r.number != INFORMATION]
 
 
 def _cell(text: str) -> str:
@@ -299,12 +240,14 @@ def _cell(text: str) -> str:
 
 def render_report(results: Sequence[CriterionResult]) -> str:
     """Markdown: a pass/fail table linked to each criterion's assets, then what is missing."""
-    done = sum(r.passed for r in results)
-    verdict = "COMPLETE" if done == len(results) else "NOT READY"
-    lines = [f"# Readiness: {verdict} ({done}/{len(results)} criteria pass)", ""]
+    information = [r for r in results if r.number == INFORMATION]
     embedders: Counter[str] = Counter()
     for r in results:
         embedders.update(r.embedders)
+    results = gating(results)
+    done = sum(r.passed for r in results)
+    verdict = "COMPLETE" if done == len(results) else "NOT READY"
+    lines = [f"# Readiness: {verdict} ({done}/{len(results)} criteria pass)", ""]
     for label, files in sorted(embedders.items()):
         warning = " **(RANDOM WEIGHTS: not for training)**" if "RANDOM-WEIGHT" in label else ""
         lines += [f"MuQ: {_cell(label)}: {files} embedding files{warning}", ""]
@@ -323,4 +266,12 @@ def render_report(results: Sequence[CriterionResult]) -> str:
     notes = [(r, n) for r in results for n in r.notes]
     if notes:
         lines += ["", "## Notes"] + [f"- {r.number}: {_cell(n)}" for r, n in notes]
+    if information:
+        lines += ["", "## For information (not a gate)", ""]
+        lines += ["| tier | status | counts | assets |", "|---|---|---|---|"]
+        for r in information:
+            counts = ", ".join(f"{name}: {value}" for name, value in r.counts.items())
+            links = " ".join(f"[{key}](/assets/{key})" for key in r.assets)
+            status = "complete" if r.passed else "incomplete: " + _cell("; ".join(r.problems[:2]))
+            lines.append(f"| {_cell(r.title)} | {status[:300]} | {counts} | {links} |")
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""Group `reorganize`: the user's cleanup of the model repo (DESIGN §2), done safely.
+"""Group `reorganize`: the user's cleanup of the model repo (docs/target-layout.md), done safely.
 
 Dagster-free: `plan` (read-only planning), `transfer` (verified copies), `trash`, `ops`
 (the five steps), `verify` (layout, no data lost), `pipeline_build` (cargo). Dagster wiring:

@@ -2,7 +2,7 @@
 
     plan      what every step would move and delete (touches nothing)
     apply     run the five steps in order (safe to re-run; finishes an interrupted run)
-    verify    layout (DESIGN §2) and no-data-lost accounting; exit 1 if a file is missing
+    verify    the target layout and no-data-lost accounting; exit 1 if a file is missing
     purge     delete the trash for good (needs --yes)
     restore   put trashed files back
 

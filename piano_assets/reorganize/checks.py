@@ -1,6 +1,6 @@
 """Asset checks of group `reorganize` (thin wrappers around `verify` and `pipeline_build`).
 
-* `layout_matches_design` on each of the five assets: its part of DESIGN §2 is present or gone.
+* `layout_matches_design` on each of the five assets: its part of the layout is present or gone.
 * `pipeline_builds_and_runs` on masterclass_pipeline_code: cargo build, then `status` with
   `--data-dir` and with the rewritten default. No cargo: a failed WARN, never a silent pass.
 * `no_data_lost` on each asset: every file of the 'before' inventory of its area is at its
@@ -27,7 +27,7 @@ def _layout_check(step: Step) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=step.value,
         name="layout_matches_design",
-        description=f"The part of DESIGN §2 that {step} is in charge of: present / gone / kept.",
+        description=f"The part of the layout {step} is in charge of: present / gone / kept.",
     )
     def _check(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
         findings = [f for f in layout_findings(model_repo.layout()) if f.step is step]

@@ -1,7 +1,7 @@
 """Planning the reorganization: read-only and Dagster-free.
 
 Nothing here writes. It inventories files (size and sha256), applies the user's move mapping
-(DESIGN §2), plans deletions with the evidence that each loses nothing, finds the plan
+(docs/target-layout.md), plans deletions with the evidence that each loses nothing, finds the plan
 documents that supersede the 2026-02-15 ones, and rewrites (in memory) the pipeline's default
 data directory. `ops` executes what these functions plan.
 
@@ -596,7 +596,7 @@ def plan_stale_data_removal(
             deletions_for(
                 competition.entries,
                 "old competition_cache contents (rebuilt by the competition assets)",
-                "stale by the design (DESIGN §2)",
+                "stale by the design (docs/target-layout.md)",
             )
         )
     embeddings = inspect_embeddings(layout.percepiano_embeddings)

@@ -1,4 +1,4 @@
-"""Read-only verification of the reorganization: the layout (DESIGN §2) and that no data was
+"""Read-only verification of the reorganization: the target layout and that no data was
 lost (the inventory before = what is in place + at its destination + in the trash).
 Dagster-free; the asset checks are thin wrappers around these functions.
 """
@@ -73,7 +73,8 @@ def _default_data_dir(layout: ModelRepoLayout) -> LayoutFinding:
 
 
 def layout_findings(layout: ModelRepoLayout) -> list[LayoutFinding]:
-    """What DESIGN §2 wants present, absent or kept, one finding each, by the step in charge."""
+    """What the target layout wants present, absent or kept, one finding each, by the step in
+    charge (docs/target-layout.md)."""
     findings: list[LayoutFinding] = []
     code, data = Step.PIPELINE_CODE, Step.PIPELINE_DATA
     for name in PIPELINE_CODE_NAMED:

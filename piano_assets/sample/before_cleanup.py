@@ -1,4 +1,4 @@
-"""The sample model repo as it looks *before* the reorganization (DESIGN §1, §2).
+"""The sample model repo as it looks *before* the reorganization (docs/target-layout.md).
 
 `build_model_repo_before_cleanup(root)` writes every file into an empty folder, the same bytes
 on every call: the masterclass pipeline under `tools/` (a real Rust crate with no dependencies,

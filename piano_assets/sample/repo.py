@@ -67,6 +67,20 @@ def sample_world(sample_dir: Path) -> SampleWorld:
     return SampleWorld(**data)
 
 
+def sample_environment(sample_dir: Path) -> dict[str, str]:
+    """The PIANO_ASSETS_* settings that point the platform at the sample and its local world
+    (set by `piano-assets main` and `./dev ui`; production code never imports this module)."""
+    root = ensure_sample_repo(sample_dir)
+    world = sample_world(root)
+    return {
+        "PIANO_ASSETS_ROOT": str(root),
+        "PIANO_ASSETS_CHOPIN2021_BASE_URL": world.chopin2021_base_url,
+        "PIANO_ASSETS_CHOPIN2021_CHANNEL_URL": world.chopin2021_channel_url,
+        # The sample's outside world is files: yt-dlp may read file:// URLs there only.
+        "PIANO_ASSETS_YTDLP_ALLOW_FILE_URLS": "true",
+    }
+
+
 def ensure_sample_repo(sample_dir: Path, *, reset: bool = False) -> Path:
     """Generate the sample repo and world unless a complete one of this version exists."""
     sample_dir = sample_dir.absolute()

@@ -30,18 +30,16 @@ class WavHeader:
         return self.frames / self.sample_rate
 
 
-def read_wav_header(path: Path) -> WavHeader:
-    """Parse the header of `path` and check that the data chunk fits in the file.
+_Fmt = tuple[int, int, int, int, int, int]  # format tag, channels, rate, byte rate, align, bits
 
-    ffmpeg writes placeholder sizes first and fixes them when it finishes, so a file cut
-    short by a crash fails here (empty or overlong data chunk).
-    """
-    file_size = path.stat().st_size
+
+def _fmt_and_data(path: Path) -> tuple[_Fmt | None, int, int]:
+    """The fmt chunk's fields, and the data chunk's offset and declared size."""
     with open(path, "rb") as handle:
         riff = handle.read(12)
         if len(riff) < 12 or riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
             raise InvalidWavError(f"{path}: not a RIFF/WAVE file")
-        fmt: tuple[int, int, int, int, int] | None = None
+        fmt: _Fmt | None = None
         for _ in range(_MAX_CHUNKS):
             chunk_header = handle.read(8)
             if len(chunk_header) < 8:
@@ -51,29 +49,45 @@ def read_wav_header(path: Path) -> WavHeader:
                 body = handle.read(chunk_size)
                 if len(body) < 16:
                     raise InvalidWavError(f"{path}: truncated fmt chunk")
-                format_tag, channels, rate, _byte_rate, block_align, bits = struct.unpack(
-                    "<HHIIHH", body[:16]
-                )
-                fmt = (format_tag, channels, rate, block_align, bits)
+                fmt = struct.unpack("<HHIIHH", body[:16])
                 if chunk_size % 2:
                     handle.seek(1, 1)
                 continue
             if chunk_id == b"data":
-                return _header_from(path, fmt, handle.tell(), chunk_size, file_size)
+                return fmt, handle.tell(), chunk_size
             handle.seek(chunk_size + chunk_size % 2, 1)
     raise InvalidWavError(f"{path}: no data chunk")
 
 
+def read_wav_header(path: Path) -> WavHeader:
+    """Parse the header of `path` and check that the data chunk fits in the file.
+
+    ffmpeg writes placeholder sizes first and fixes them when it finishes, so a file cut
+    short by a crash fails here (empty or overlong data chunk).
+    """
+    fmt, data_offset, data_size = _fmt_and_data(path)
+    return _header_from(path, fmt, data_offset, data_size, path.stat().st_size)
+
+
+def declared_wav_seconds(path: Path) -> float:
+    """The duration a WAV header declares (its data chunk size), even when the file holds less
+    (a truncated download): the number to compare with what actually decodes."""
+    fmt, _offset, data_size = _fmt_and_data(path)
+    if fmt is None or fmt[3] <= 0:
+        raise InvalidWavError(f"{path}: data chunk before any usable fmt chunk")
+    return data_size / fmt[3]
+
+
 def _header_from(
     path: Path,
-    fmt: tuple[int, int, int, int, int] | None,
+    fmt: _Fmt | None,
     data_offset: int,
     data_size: int,
     file_size: int,
 ) -> WavHeader:
     if fmt is None:
         raise InvalidWavError(f"{path}: data chunk before any fmt chunk")
-    format_tag, channels, rate, block_align, bits = fmt
+    format_tag, channels, rate, _byte_rate, block_align, bits = fmt
     if format_tag not in _KNOWN_FORMATS or channels < 1 or rate < 1 or block_align < 1:
         raise InvalidWavError(
             f"{path}: unsupported format (tag {format_tag:#x}, {channels} ch, {rate} Hz)"

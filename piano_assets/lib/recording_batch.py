@@ -1,18 +1,19 @@
-"""Shared wiring for per-recording partitioned multi-assets (T2, T3, T4).
+"""One step's work over the recordings of a run, failures kept with their recordings.
 
 A run may carry many partitions (`BackfillPolicy.multi_run`). Each recording goes through the
-stages the run selected (e.g. audio → segments → embeddings). A recording that fails at one
-stage is skipped by the later ones; the others go on. At the end, every (asset, partition) that
-succeeded gets its own materialization, failures are appended to a ledger, and the step fails
-with a message naming each failed recording and its cause, so the UI shows exactly those
-partitions as failed.
+stages the step selected (e.g. audio → segments). A recording that fails at one stage is skipped
+by the later ones; the others go on. At the end, every (asset, partition) that succeeded gets its
+own materialization and failures are appended to the tier's ledger. Then either the step fails
+with a message naming each failed recording and its cause (so the UI shows exactly those
+partitions as failed), or, when a later step of the same run takes over (`defer=True`), it
+succeeds and that step inherits the failures (`inherit_failures`) and reports them all.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,18 +41,16 @@ class RecordingFailure(BaseModel):
 class RecordingBatch:
     """Runs the selected stages over `context.partition_keys`, isolating failures per recording."""
 
-    def __init__(self, context: dg.AssetExecutionContext, tier: str, ledger_dir: Path) -> None:
+    def __init__(
+        self, context: dg.OpExecutionContext | dg.AssetExecutionContext, tier: str, ledger_dir: Path
+    ) -> None:
         self.context = context
         self.tier = tier
         self.ledger_path = ledger_dir / f"{tier}.jsonl"
         self.keys: list[str] = list(context.partition_keys)
         self.failures: dict[str, RecordingFailure] = {}
+        self._recorded: set[str] = set()  # failures already in the ledger
         self._materializations: list[dg.AssetMaterialization] = []
-
-    # -- selection -------------------------------------------------------------------------
-    def selected(self, asset_key: dg.AssetKey | str) -> bool:
-        key = dg.AssetKey(asset_key) if isinstance(asset_key, str) else asset_key
-        return key in self.context.selected_asset_keys
 
     @property
     def pending(self) -> list[str]:
@@ -60,9 +59,7 @@ class RecordingBatch:
 
     # -- stages ----------------------------------------------------------------------------
     def run_stage(self, asset_key: dg.AssetKey | str, fn: Callable[[str], StageMetadata]) -> None:
-        """Run `fn(recording_id)` for each pending recording, if `asset_key` is selected."""
-        if not self.selected(asset_key):
-            return
+        """Run `fn(recording_id)` for each pending recording (the caller checked the selection)."""
         stage = _stage_name(asset_key)
         todo = self.pending
         started = time.monotonic()
@@ -81,8 +78,6 @@ class RecordingBatch:
         fn: Callable[[list[str]], Mapping[str, StageMetadata | Exception]],
     ) -> None:
         """Run `fn(recording_ids)` once for all pending recordings (cross-recording batching)."""
-        if not self.selected(asset_key):
-            return
         stage = _stage_name(asset_key)
         todo = self.pending
         if not todo:
@@ -105,12 +100,32 @@ class RecordingBatch:
             f"recordings done in {time.monotonic() - started:.1f}s"
         )
 
-    def finish(self) -> Iterator[dg.AssetMaterialization]:
-        """Yield the successes, record the failures, then fail the step if any recording failed."""
+    def inherit_failures(self) -> list[str]:
+        """Take over the failures an earlier step of this run recorded in the ledger: those
+        recordings are skipped here and reported (again) when this step finishes."""
+        inherited = [
+            failure
+            for failure in read_failure_ledger(self.ledger_path.parent, self.tier)
+            if failure.run_id == self.context.run_id and failure.recording_id in self.keys
+        ]
+        for failure in inherited:
+            self.failures[failure.recording_id] = failure
+            self._recorded.add(failure.recording_id)
+        return [failure.recording_id for failure in inherited]
+
+    def finish(self, *, defer: bool = False) -> Iterator[dg.AssetMaterialization]:
+        """Yield the successes and record the failures; then fail the step if any recording
+        failed, unless `defer`: a later step of this run inherits and reports them."""
         yield from self._materializations
         if not self.failures:
             return
         self._write_ledger()
+        if defer:
+            self.context.log.warning(
+                f"[{self.tier}] {len(self.failures)} of {len(self.keys)} recordings failed here; "
+                "the next step of this run reports them"
+            )
+            return
         lines = [
             f"  {f.recording_id}: {f.stage} failed: {f.error_type}: {f.message}"
             for f in self.failures.values()
@@ -163,11 +178,15 @@ class RecordingBatch:
             )
 
     def _write_ledger(self) -> None:
+        new = [f for f in self.failures.values() if f.recording_id not in self._recorded]
+        if not new:
+            return
         previous = self.ledger_path.read_text(encoding="utf-8") if self.ledger_path.exists() else ""
         with atomic_open(self.ledger_path) as handle:
             handle.write(previous)
-            for failure in self.failures.values():
+            for failure in new:
                 handle.write(failure.model_dump_json() + "\n")
+        self._recorded.update(f.recording_id for f in new)
 
 
 def read_failure_ledger(ledger_dir: Path, tier: str) -> list[RecordingFailure]:
@@ -183,18 +202,3 @@ def read_failure_ledger(ledger_dir: Path, tier: str) -> list[RecordingFailure]:
 
 def _stage_name(asset_key: dg.AssetKey | str) -> str:
     return asset_key if isinstance(asset_key, str) else asset_key.to_user_string()
-
-
-def registered_partitions(instance: dg.DagsterInstance, partitions_def_name: str) -> list[str]:
-    return list(instance.get_dynamic_partitions(partitions_def_name))
-
-
-def add_new_partitions(
-    instance: dg.DagsterInstance, partitions_def_name: str, keys: Iterable[str]
-) -> list[str]:
-    """Register the keys not yet registered (never removes any); return the new ones."""
-    existing = set(instance.get_dynamic_partitions(partitions_def_name))
-    new = [key for key in dict.fromkeys(keys) if key not in existing]
-    if new:
-        instance.add_dynamic_partitions(partitions_def_name, new)
-    return new

@@ -1,6 +1,7 @@
-"""The catalog sensors: stopped by default; they register the keys a grown catalog adds, once;
-they request the catalog asset, once per growth, when its source lists unseen recordings; and
-they skip (with the reason) when there is no catalog, nothing new, or an unreadable file."""
+"""The tiers' catalog sensors (from the tier factory): stopped by default; they register the
+keys a grown catalog adds, once; they request the catalog asset, once per growth, when its
+source lists unseen recordings; and they skip (with the reason) when there is no catalog,
+nothing new, or an unreadable file."""
 
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -9,22 +10,23 @@ import dagster as dg
 import pytest
 
 from piano_assets.chopin2021.catalog import LedgerItem, RecordingSpec
+from piano_assets.chopin2021.defs import tier as chopin2021_tier
 from piano_assets.chopin2021.matching import MatchStatus
-from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME
 from piano_assets.chopin2021.paths import Chopin2021Paths
 from piano_assets.chopin2021.records import write_jsonl
 from piano_assets.chopin2021.results import Placement, Round
 from piano_assets.layout import ModelRepoLayout
-from piano_assets.maestro import adapter
-from piano_assets.maestro.partitions import maestro_recordings_partitions
+from piano_assets.maestro import recordings
+from piano_assets.maestro.defs import tier as maestro_tier
 from piano_assets.maestro.paths import MaestroPaths
-from piano_assets.readiness.sensors import (
-    chopin2021_catalog_sensor,
-    maestro_catalog_sensor,
-    readiness_sensors,
-)
 from piano_assets.resources import ModelRepoResource, SourceUrlsResource, YtDlpResource
 from piano_assets_tests.test_readiness_criteria import MAESTRO_CSV_NAME, MAESTRO_ROWS
+
+CHOPIN2021_PARTITIONS_NAME = "chopin2021_recordings"
+chopin2021_catalog_sensor = chopin2021_tier.sensor
+maestro_catalog_sensor = maestro_tier.sensor
+maestro_recordings_partitions = maestro_tier.partitions_def
+readiness_sensors = [chopin2021_catalog_sensor, maestro_catalog_sensor]
 
 
 def _spec(key: str) -> RecordingSpec:
@@ -139,8 +141,8 @@ def test_maestro_sensor_registers_the_recordings_table(tmp_path: Path, rows: int
     paths.cache.mkdir(parents=True)
     lines = MAESTRO_ROWS.splitlines()
     (paths.cache / MAESTRO_CSV_NAME).write_text("\n".join(lines[: rows + 1]) + "\n", "utf-8")
-    frame, source = adapter.read_source_metadata(paths, None)
-    adapter.write_recordings(paths, frame, source, [])
+    frame, source = recordings.read_source_metadata(paths, None)
+    recordings.write_recordings(paths, frame, source, [])
 
     keys = _requested(_tick(maestro_catalog_sensor, instance, tmp_path), instance)
 
@@ -220,8 +222,8 @@ def test_maestro_sensor_requests_maestro_recordings_when_the_metadata_grows(
     lines = MAESTRO_ROWS.splitlines()
     csv = paths.cache / MAESTRO_CSV_NAME
     csv.write_text("\n".join(lines[:3]) + "\n", "utf-8")
-    frame, source = adapter.read_source_metadata(paths, None)
-    adapter.write_recordings(paths, frame, source, [])
+    frame, source = recordings.read_source_metadata(paths, None)
+    recordings.write_recordings(paths, frame, source, [])
     _requested(_tick(maestro_catalog_sensor, instance, tmp_path), instance)
 
     csv.write_text("\n".join(lines[:4]) + "\n", "utf-8")  # a new release adds a recording

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from piano_assets.partitioned import RecordingBatch, add_new_partitions, read_failure_ledger
+from piano_assets.lib.partitions import add_new_partitions
+from piano_assets.lib.recording_batch import RecordingBatch, read_failure_ledger
 from piano_assets.runner import RANGE_END, RANGE_START
 
 recordings = dg.DynamicPartitionsDefinition(name="test_recordings")
@@ -34,8 +35,10 @@ def _tier(ledger_dir: Path, calls: list[tuple[str, tuple[str, ...]]]) -> dg.Asse
             calls.append(("embed", tuple(keys)))
             return {key: ValueError("corrupt") if key == "corrupt" else {"n": 2} for key in keys}
 
-        batch.run_stage("t_audio", audio)
-        batch.run_batch_stage("t_embeddings", embed)
+        if dg.AssetKey("t_audio") in context.selected_asset_keys:
+            batch.run_stage("t_audio", audio)
+        if dg.AssetKey("t_embeddings") in context.selected_asset_keys:
+            batch.run_batch_stage("t_embeddings", embed)
         yield from batch.finish()
 
     return tier
@@ -106,3 +109,16 @@ def test_subset_runs_only_selected_stage(tmp_path: Path) -> None:
     assert calls == [("audio", ("a",))]
     assert _materialized(instance, "t_audio") == {"a"}
     assert _materialized(instance, "t_embeddings") == set()
+
+
+def test_registration_is_chunked_and_never_repeats(tmp_path: Path) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    messages: list[str] = []
+    keys = [f"k{i:05d}" for i in range(2_500)]
+    new = add_new_partitions(
+        instance, "test_recordings", keys, chunk=1_000, progress=messages.append
+    )
+    assert new == keys
+    assert len(messages) == 3 and messages[-1].startswith("registered 2500/2500")
+    assert add_new_partitions(instance, "test_recordings", [*keys, "late"], chunk=1_000) == ["late"]
+    assert list(instance.get_dynamic_partitions("test_recordings")) == [*keys, "late"]
