@@ -19,6 +19,7 @@ from piano_assets.settings import PianoAssetsSettings, load_settings, validate_r
 
 if TYPE_CHECKING:
     from piano_assets.engine import Embedder, SegmentPolicy
+    from piano_assets.sources.urls import CrawlScope
     from piano_assets.sources.web import PageFetcher
     from piano_assets.sources.ytdlp import YtDlpClient
 
@@ -130,10 +131,10 @@ class WebResource(dg.ConfigurableResource):
     refresh: bool = False
     timeout_s: float = 20.0
 
-    def fetcher(self, raw_dir: Path) -> PageFetcher:
+    def fetcher(self, raw_dir: Path, scope: CrawlScope | None = None) -> PageFetcher:
         from piano_assets.sources.web import PageFetcher
 
-        return PageFetcher(raw_dir, timeout_s=self.timeout_s, refresh=self.refresh)
+        return PageFetcher(raw_dir, timeout_s=self.timeout_s, refresh=self.refresh, scope=scope)
 
 
 def _default_chopin_base_url() -> str:

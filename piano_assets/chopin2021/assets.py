@@ -43,6 +43,7 @@ from piano_assets.resources import (
 )
 from piano_assets.settings import SettingsError, load_settings
 from piano_assets.sources.errors import SourceError
+from piano_assets.sources.urls import CrawlScope
 
 GROUP = "chopin2021"
 AUDIO = dg.AssetKey("chopin2021_audio")
@@ -106,7 +107,8 @@ def chopin2021_results(
     site = None
     site_problem: str | None = None
     try:
-        site = collect_site_results(base_url, web.fetcher(paths.raw_pages).fetch)
+        fetcher = web.fetcher(paths.raw_pages, scope=CrawlScope.of(base_url))
+        site = collect_site_results(base_url, fetcher.fetch)
     except (SourceError, ResultsError) as err:
         # Offline, or the site changed: the curated file stands in; the check says so.
         site_problem = f"{type(err).__name__}: {err}"
@@ -130,10 +132,14 @@ def chopin2021_results(
         for performer in sorted(resolved.performers, key=lambda p: (-p.ordinal, p.name))
     ]
     write_jsonl(paths.resolved_results, rows)
+    refused = [line.model_dump() for line in site.refused] if site else []
+    for line in refused:
+        context.log.warning(f"refused link {line['url']} on {line['found_on']}: {line['reason']}")
     report = {
         "base_url": base_url,
         "site_problem": site_problem,
         "pages": site.pages if site else [],
+        "refused_links": refused,
         "cross_check": check.model_dump() if check else None,
     }
     atomic_write_text(paths.cross_check, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
@@ -156,6 +162,14 @@ def chopin2021_results(
             "site_problem": site_problem or "none",
             "base_url": dg.MetadataValue.url(base_url),
             "pages_fetched": len(site.pages) if site else 0,
+            "refused_links": dg.MetadataValue.md(
+                _md_table(
+                    ["link", "found on", "reason"],
+                    [[r["url"], r["found_on"], r["reason"]] for r in refused],
+                )
+                if refused
+                else "none: every link stayed on the base URL's scheme and host"
+            ),
             "raw_pages": dg.MetadataValue.path(str(paths.raw_pages)),
             "prize_list": dg.MetadataValue.md(_md_table(["prize", "performer"], prize_rows)),
             "reached_per_round": dg.MetadataValue.json({r.value: n for r, n in counts.items()}),

@@ -34,6 +34,8 @@ from bs4 import BeautifulSoup, Tag
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from piano_assets.chopin2021.names import fold, name_key, strip_honorific
+from piano_assets.sources.errors import OutOfScopeError
+from piano_assets.sources.urls import CrawlScope
 
 CURATED_RESOURCE = "curated_results_2021.json"
 DEFAULT_BASE_URL = "https://chopin2020.pl/"
@@ -605,6 +607,14 @@ class SitePaths(BaseModel):
     competitors: str = "en/competitors"
 
 
+class RefusedLink(BaseModel):
+    """A ledger line: a link the crawl did not follow, the page that carried it, and why."""
+
+    url: str
+    found_on: str
+    reason: str
+
+
 class SiteResults(BaseModel):
     """What the official site says, assembled from its pages."""
 
@@ -612,6 +622,7 @@ class SiteResults(BaseModel):
     pages: list[str]
     announcements: list[Announcement]
     competitor_pages: list[CompetitorPage]
+    refused: list[RefusedLink] = Field(default_factory=list)
 
     def citations(self) -> dict[str, list[str]]:
         """name key -> the site's pages that state something about the performer."""
@@ -637,26 +648,45 @@ def collect_site_results(
 
     Every competitor of the main competition played stage I; announcements move performers to
     later rounds; the prize list sets prizes. Raises ResultsParseError naming the page at fault.
+
+    The crawl keeps to the scheme and host of `base_url` (a `file://` base: to its folder).
+    A link outside is not followed; it becomes a `RefusedLink` ledger line, as does a page
+    whose fetch refuses a redirect out of scope (`OutOfScopeError`, from a `PageFetcher` given
+    the same `CrawlScope`).
     """
     paths = paths or SitePaths()
     base = base_url if base_url.endswith("/") else base_url + "/"
+    scope = CrawlScope.of(base)
     pages: list[str] = []
+    refused: list[RefusedLink] = []
 
     def get(url: str) -> str:
+        scope.require(url)
         page = fetch(url)
         pages.append(url)
         return page.text
 
+    def follow(links: list[str], found_on: str) -> list[tuple[str, str]]:
+        """(link, text) of each link in scope; the others go to the ledger."""
+        followed: list[tuple[str, str]] = []
+        for link in links:
+            try:
+                followed.append((link, get(link)))
+            except OutOfScopeError as err:
+                refused.append(RefusedLink(url=link, found_on=found_on, reason=err.reason))
+        return followed
+
     competitors_url = urljoin(base, paths.competitors)
+    competitor_links = parse_competitor_index(get(competitors_url), competitors_url)
     competitor_pages = [
-        parse_competitor_page(get(link), link)
-        for link in parse_competitor_index(get(competitors_url), competitors_url)
+        parse_competitor_page(text, link)
+        for link, text in follow(competitor_links, competitors_url)
     ]
     announcements: list[Announcement] = []
     for news_path in paths.news:
         news_url = urljoin(base, news_path)
-        for link in parse_news_index(get(news_url), news_url):
-            announcements.append(parse_announcement(get(link), link))
+        for link, text in follow(parse_news_index(get(news_url), news_url), news_url):
+            announcements.append(parse_announcement(text, link))
     if not any(a.kind == "prizes" for a in announcements):
         raise ResultsParseError(base, "no page with the prize list was found in the news")
     return SiteResults(
@@ -664,6 +694,7 @@ def collect_site_results(
         pages=pages,
         announcements=announcements,
         competitor_pages=competitor_pages,
+        refused=refused,
     )
 
 

@@ -11,6 +11,15 @@ class UnsupportedUrlError(SourceError, ValueError):
     """A URL whose scheme a client refuses (only http, https and, where allowed, file)."""
 
 
+class OutOfScopeError(UnsupportedUrlError):
+    """A URL outside a crawl's scope (another scheme or host, or outside a file:// folder)."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"refusing {url!r}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
 class VideoUnavailableError(SourceError):
     """The video is gone for good (404, private, removed): retrying will not help.
 
