@@ -589,7 +589,15 @@ def plan_stale_data_removal(
     if cleared is not None:
         notes.append(
             f"old {competition_rel}/ contents were cleared at {cleared.at.isoformat()}; "
-            "what it holds now is new and is left alone"
+            "only files of the 'before' inventory are old there, the rest is new and is left "
+            "alone"
+        )
+        deletions.extend(
+            deletions_for(
+                competition.entries,
+                "old competition_cache file back again (a restore), cleared once before",
+                "listed in the 'before' inventory of the old competition_cache",
+            )
         )
     else:
         deletions.extend(
