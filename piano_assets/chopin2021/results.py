@@ -31,9 +31,9 @@ from typing import Any, Protocol
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
-from piano_assets.chopin2021.names import fold, name_key, strip_honorific
+from piano_assets.chopin2021.names import clean_text, fold, name_key, strip_honorific
 from piano_assets.sources.errors import OutOfScopeError
 from piano_assets.sources.urls import CrawlScope
 
@@ -226,6 +226,12 @@ class PerformerResult(BaseModel):
     repertoire: dict[Round, tuple[str, ...]] = Field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     note: str | None = None
+
+    @field_validator("name", "country", mode="before")
+    @classmethod
+    def _clean(cls, value: object) -> object:
+        # NUL and control characters never belong in a name, whatever the source.
+        return clean_text(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _prize_needs_final(self) -> PerformerResult:
@@ -421,12 +427,20 @@ _PRIZE_LINE = re.compile(
     rf"{_HONORIFIC}?(?P<name>[^,]+?)\s*,\s*(?P<country>\S.*?)\s*$",
     re.IGNORECASE,
 )
-_SPECIAL_LINE = re.compile(
-    r"^\s*(?P<prize>[^–—]*?\b(?:prize|award)\b[^–—]*?)\s*[–—]+\s*"
-    rf"{_HONORIFIC}?(?P<name>[^,]+?)\s*,\s*(?P<country>\S.*?)\s*$",
-    re.IGNORECASE,
+# A special prize: "<text naming a prize or award> – <name>, <country>". The line is split at
+# its first dash run and each side matched on its own: one lazy pattern across the dash
+# retried every "prize" word as a start, quadratic on a long line without a dash.
+_SPECIAL_DASH = re.compile(r"[–—]+")
+_SPECIAL_PRIZE_WORD = re.compile(r"\b(?:prize|award)\b", re.IGNORECASE)
+_SPECIAL_WINNER = re.compile(
+    rf"^\s*{_HONORIFIC}?(?P<name>[^,]+?)\s*,\s*(?P<country>\S.*?)\s*$", re.IGNORECASE
 )
 _MAX_NAME_WORDS = 8
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
+_COMPETITOR_LINK = re.compile(r"/competitors?/[^/?#]+")
+_RESULTS_LINK = re.compile(
+    r"qualif|results?\b|wyniki|finalist|laureat|prize|winner|stage\s+(?:iii|ii|i)\b", re.I
+)
 _QUALIFIED = re.compile(
     r"qualified\s+(?:to|for)\s+(?:the\s+)?(?P<round>stage\s+(?:iii|ii|i)\b|final)", re.IGNORECASE
 )
@@ -470,16 +484,22 @@ def _content_lines(soup: BeautifulSoup) -> list[str]:
     root = soup.find("main") or soup.find("article") or soup.body or soup
     for br in root.find_all("br"):
         br.replace_with("\n")
+    # An ordered list numbers its items itself: "1. Name, Country" as on the page. Numbered
+    # once per list (looking each item up in its list made long lists quadratic).
+    numbers: dict[int, int] = {}
+    for ordered in root.find_all("ol"):
+        for number, item in enumerate(ordered.find_all("li", recursive=False), start=1):
+            numbers[id(item)] = number
     lines: list[str] = []
     for element in root.find_all(["li", "p", "td", "h1", "h2", "h3", "h4", "div"]):
         if element.find(["li", "p", "td", "div"]):
             continue  # only leaves, so no line is counted twice
-        prefix = ""
-        if element.name == "li" and element.parent is not None and element.parent.name == "ol":
-            # An ordered list numbers its items itself: "1. Name, Country" as on the page.
-            prefix = f"{element.parent.find_all('li', recursive=False).index(element) + 1}. "
-        for raw_line in (prefix + element.get_text()).splitlines():
-            line = " ".join(raw_line.split())
+        number = numbers.get(id(element)) if element.name == "li" else None
+        prefix = f"{number}. " if number is not None else ""
+        # Only real line breaks (<br>, newlines) split: splitlines() also broke at NEL and
+        # the other separators a hostile page can hide inside a name.
+        for raw_line in _LINE_BREAK.split(prefix + element.get_text()):
+            line = clean_text(raw_line)
             if line:
                 lines.append(line)
     return lines
@@ -491,17 +511,19 @@ def parse_announcement(html: str, url: str) -> Announcement:
     lines = _content_lines(soup)
     if not lines:
         raise ResultsParseError(url, "no text content (empty or unparseable page)")
-    prizes = [m for line in lines if (m := _PRIZE_LINE.match(line))]
-    if prizes:
+    prize_lines = {index: m for index, line in enumerate(lines) if (m := _PRIZE_LINE.match(line))}
+    if prize_lines:
         special = [
-            m for line in lines if (m := _SPECIAL_LINE.match(line)) and not _PRIZE_LINE.match(line)
+            award
+            for index, line in enumerate(lines)
+            if index not in prize_lines and (award := _special_award(line)) is not None
         ]
         return Announcement(
             url=url,
             kind="prizes",
             round=Round.FINAL,
-            prizes=[_award(m) for m in prizes],
-            special_prizes=[_award(m) for m in special],
+            prizes=[_award(m) for m in prize_lines.values()],
+            special_prizes=special,
         )
     text = " ".join(lines)
     qualified = _QUALIFIED.search(text)
@@ -524,6 +546,22 @@ def parse_announcement(html: str, url: str) -> Announcement:
     return Announcement(url=url, kind="qualified", round=round_, listed=listed)
 
 
+def _special_award(line: str) -> PrizeAward | None:
+    """'Polish Radio Prize for … – Mr Jakub Kuszlik, Poland', else None."""
+    dash = _SPECIAL_DASH.search(line)
+    if dash is None:
+        return None
+    prize = line[: dash.start()].strip()
+    winner = _SPECIAL_WINNER.match(line[dash.end() :])
+    if not prize or not _SPECIAL_PRIZE_WORD.search(prize) or winner is None:
+        return None
+    return PrizeAward(
+        prize=" ".join(prize.split()),
+        name=strip_honorific(winner["name"]),
+        country=winner["country"],
+    )
+
+
 def _award(match: re.Match[str]) -> PrizeAward:
     prize = " ".join(match["prize"].split())
     if _PRIZE_TEXT.match(prize):  # normalize '2nd prize Ex Aequo' spacing/case only
@@ -536,14 +574,14 @@ def _award(match: re.Match[str]) -> PrizeAward:
 def parse_competitor_index(html: str, url: str) -> list[str]:
     """Absolute URLs of the competitor pages linked from the competitors index."""
     soup = _soup(html)
-    links: list[str] = []
+    links: dict[str, None] = {}  # ordered, and a set: repeated links cost nothing
     for anchor in soup.find_all("a", href=True):
         absolute = urljoin(url, str(anchor["href"]))
-        if re.search(r"/competitors?/[^/?#]+", absolute) and absolute not in links:
-            links.append(absolute)
+        if absolute not in links and _COMPETITOR_LINK.search(absolute):
+            links[absolute] = None
     if not links:
         raise ResultsParseError(url, "competitors index links to no competitor page")
-    return links
+    return list(links)
 
 
 def parse_competitor_page(html: str, url: str) -> CompetitorPage:
@@ -552,9 +590,9 @@ def parse_competitor_page(html: str, url: str) -> CompetitorPage:
     heading = soup.find("h1")
     if heading is None or not heading.get_text(strip=True):
         raise ResultsParseError(url, "competitor page has no <h1> with the competitor's name")
-    name = strip_honorific(" ".join(heading.get_text().split()))
+    name = strip_honorific(clean_text(heading.get_text()))
     country_tag = soup.find(class_=re.compile("country"))
-    country = " ".join(country_tag.get_text().split()) if country_tag else None
+    country = clean_text(country_tag.get_text()) if country_tag else None
     repertoire: dict[Round, list[str]] = {}
     for section in soup.find_all(["h2", "h3", "h4"]):
         round_ = parse_round(section.get_text())
@@ -569,11 +607,14 @@ def parse_competitor_page(html: str, url: str) -> CompetitorPage:
 def _items_after(heading: Tag) -> list[str]:
     """List items between a heading and the next heading."""
     items: list[str] = []
-    for sibling in heading.find_next_siblings():
+    # next_siblings is lazy: find_next_siblings() listed every later sibling for each heading.
+    for sibling in heading.next_siblings:
+        if not isinstance(sibling, Tag):
+            continue
         if sibling.name in {"h1", "h2", "h3", "h4"}:
             break
         for item in sibling.find_all("li") if sibling.name != "li" else [sibling]:
-            text = " ".join(item.get_text().split())
+            text = clean_text(item.get_text())
             if text:
                 items.append(text)
     return items
@@ -582,17 +623,15 @@ def _items_after(heading: Tag) -> list[str]:
 def parse_news_index(html: str, url: str) -> list[str]:
     """Absolute URLs of the news articles that announce results (qualifiers, finalists, prizes)."""
     soup = _soup(html)
-    wanted = re.compile(
-        r"qualif|results?\b|wyniki|finalist|laureat|prize|winner|stage\s+(?:iii|ii|i)\b", re.I
-    )
-    links: list[str] = []
+    links: dict[str, None] = {}  # ordered, and a set
     for anchor in soup.find_all("a", href=True):
-        label = " ".join(anchor.get_text().split())
         absolute = urljoin(url, str(anchor["href"]))
-        wanted_link = wanted.search(label) or wanted.search(absolute)
-        if "/article/" in absolute and wanted_link and absolute not in links:
-            links.append(absolute)
-    return links
+        if absolute in links or "/article/" not in absolute:
+            continue
+        label = clean_text(anchor.get_text())
+        if _RESULTS_LINK.search(label) or _RESULTS_LINK.search(absolute):
+            links[absolute] = None
+    return list(links)
 
 
 class FetchedText(Protocol):
