@@ -108,6 +108,8 @@ class AudioProvenance(BaseModel):
     seconds: float
     sample_rate: int
     channels: int
+    # What the source declared (yt-dlp's info['duration']), to compare with `seconds`.
+    declared_seconds: float | None = None
 
 
 def audio_provenance_path(paths: Chopin2021Paths, recording_id: str) -> Path:
@@ -117,10 +119,15 @@ def audio_provenance_path(paths: Chopin2021Paths, recording_id: str) -> Path:
 def fetch_audio(spec: RecordingSpec, paths: Chopin2021Paths, client: YtDlpClient) -> dict[str, Any]:
     """Download (or find) one recording's audio as 24 kHz mono WAV and record its provenance.
 
-    A gone or private video raises the client's VideoUnavailableError, which names the
-    recording; the batch fails only this partition.
+    A gone or private video raises the client's VideoUnavailableError, and a web page or
+    random bytes its NotAudioError (in plain words), each naming the recording and the
+    source; no raw bytes stay in the work folder; the batch fails only this partition.
     """
     target = paths.audio(spec.recording_id)
+    try:
+        previous = read_audio_provenance(paths, spec.recording_id)
+    except ValueError:  # an unreadable sidecar is rewritten below
+        previous = None
     downloaded = client.download_audio(
         spec.source_url,
         target,
@@ -143,6 +150,9 @@ def fetch_audio(spec: RecordingSpec, paths: Chopin2021Paths, client: YtDlpClient
         seconds=round(header.seconds, 3),
         sample_rate=header.sample_rate,
         channels=header.channels,
+        declared_seconds=downloaded.declared_seconds
+        if downloaded.declared_seconds is not None or previous is None
+        else previous.declared_seconds,
     )
     atomic_write_text(
         audio_provenance_path(paths, spec.recording_id), provenance.model_dump_json(indent=2) + "\n"
@@ -156,6 +166,7 @@ def fetch_audio(spec: RecordingSpec, paths: Chopin2021Paths, client: YtDlpClient
         "performer": spec.performer,
         "round": spec.round.value,
         "reused_existing_audio": downloaded.from_archive,
+        "declared_seconds": provenance.declared_seconds,
     }
 
 

@@ -43,6 +43,17 @@ class DownloadError(SourceError):
         self.recording_id = recording_id
 
 
+class NotAudioError(SourceError):
+    """The source sent something that is not audio (a web page, JSON, random or damaged bytes):
+    retrying will not help. The message says what came instead, in plain words."""
+
+    def __init__(self, message: str, *, url: str, cause: str, recording_id: str | None = None):
+        super().__init__(message)
+        self.url = url
+        self.cause = cause
+        self.recording_id = recording_id
+
+
 class FetchError(SourceError):
     """A page or file could not be fetched. `status` is the HTTP status when there was one."""
 

@@ -25,6 +25,7 @@ import shutil
 import sys
 import sysconfig
 import time
+import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,8 +40,9 @@ from yt_dlp.utils import DownloadError as YtDlpDownloadError
 from yt_dlp.utils import smuggle_url, unsmuggle_url
 
 from piano_assets.engine.files import atomic_path, validate_key
-from piano_assets.sources.errors import DownloadError, VideoUnavailableError
-from piano_assets.sources.urls import WEB_SCHEMES, require_scheme
+from piano_assets.sources.errors import DownloadError, NotAudioError, VideoUnavailableError
+from piano_assets.sources.sniff import SNIFF_BYTES, sniff
+from piano_assets.sources.urls import WEB_SCHEMES, file_url_path, require_scheme, url_scheme
 from piano_assets.sources.wav import InvalidWavError, is_complete_wav, read_wav_header
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "DownloadError",
     "DownloadedAudio",
     "ListingEntry",
+    "NotAudioError",
     "Pacing",
     "RuntimeReport",
     "VideoUnavailableError",
@@ -107,6 +110,9 @@ class DownloadedAudio:
     source_url: str
     title: str | None  # None when nothing was downloaded (the audio was already in place)
     from_archive: bool  # True when nothing was downloaded: the audio was already in place
+    # The duration the source declares (yt-dlp's info['duration']), to compare with the
+    # decoded one; None when it declares none or nothing was downloaded.
+    declared_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -366,6 +372,55 @@ class _ProgressLogger:
             self._logger.info("%s: downloading, %.1f MB so far", self._recording_id, done / 1e6)
 
 
+# yt-dlp failures that come from what the source sent (as opposed to the network).
+_CONTENT_FAILURE_MARKERS = (
+    "unsupported url",
+    "did not get any data blocks",
+    "postprocessing",
+    "ffprobe",
+    "ffmpeg",
+    "audio codec",
+    "invalid data",
+    "no valid wav",
+    "conversion of",
+)
+
+
+def _is_content_failure(message: str) -> bool:
+    lowered = message.lower()
+    return any(marker in lowered for marker in _CONTENT_FAILURE_MARKERS)
+
+
+def _scratch_files(work_dir: Path, recording_id: str) -> list[Path]:
+    """Every file in `work_dir` yt-dlp made for `recording_id` ('<id>.<ext>', '.part', ...)."""
+    if not work_dir.is_dir():
+        return []
+    prefix = f"{recording_id}."
+    return [p for p in work_dir.iterdir() if p.name.startswith(prefix) and p.is_file()]
+
+
+def _raw_download(work_dir: Path, recording_id: str) -> Path | None:
+    """The finished raw download of a recording in `work_dir`, if there is one."""
+    finished = [
+        p for p in _scratch_files(work_dir, recording_id) if p.suffix not in (".part", ".ytdl")
+    ]
+    return max(finished, key=lambda p: p.stat().st_size, default=None)
+
+
+def _read_head(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(SNIFF_BYTES)
+
+
+def _clean_scratch(work_dir: Path, recording_id: str, *, keep_partial: bool) -> None:
+    """Delete a recording's scratch files; `keep_partial` keeps an unfinished `.part` (with its
+    `.ytdl` state) so that an interrupted transfer resumes."""
+    for path in _scratch_files(work_dir, recording_id):
+        if keep_partial and (path.suffix in (".part", ".ytdl") or ".part-Frag" in path.name):
+            continue
+        path.unlink(missing_ok=True)
+
+
 def _move_into_place(source: Path, target: Path) -> None:
     """Move `source` onto `target` atomically, across file systems too."""
     with atomic_path(target) as tmp:
@@ -506,7 +561,41 @@ class YtDlpClient:
                 from_archive=True,
             )
         converted.unlink(missing_ok=True)
+        try:
+            info = self._download_into_place(url, out_path, recording_id, archive_file, work_dir)
+        except Exception as err:
+            # Say in plain words what came instead of audio, then leave no raw bytes behind;
+            # only an interrupted transfer keeps its .part, to resume on the next call.
+            plain = self._not_audio(err, url, recording_id, work_dir)
+            resumable = plain is None and isinstance(err, DownloadError)
+            resumable = resumable and not _is_content_failure(str(err))
+            _clean_scratch(work_dir, recording_id, keep_partial=resumable)
+            if plain is not None:
+                raise plain from err
+            raise
+        _clean_scratch(work_dir, recording_id, keep_partial=False)
+        header = read_wav_header(out_path)
+        self.logger.info("%s: audio ready at %s (%.1f s)", recording_id, out_path, header.seconds)
+        duration = info.get("duration")
+        return DownloadedAudio(
+            video_id=str(info.get("id") or recording_id),
+            path=out_path,
+            source_url=url,
+            title=info.get("title"),
+            from_archive=False,
+            declared_seconds=float(duration) if isinstance(duration, (int, float)) else None,
+        )
 
+    def _download_into_place(
+        self,
+        url: str,
+        out_path: Path,
+        recording_id: str,
+        archive_file: Path | None,
+        work_dir: Path,
+    ) -> dict[str, Any]:
+        """Download, convert and check; the converted WAV is renamed onto `out_path` only
+        when it is whole. Returns yt-dlp's info dict."""
         target_url = self._with_stable_id(url, recording_id)
         info, produced, archived = self._run_download(
             target_url, url, recording_id, work_dir, archive_file
@@ -528,15 +617,50 @@ class YtDlpClient:
             )
         self._check_converted(produced, url, recording_id)
         _move_into_place(produced, out_path)
-        header = read_wav_header(out_path)
-        self.logger.info("%s: audio ready at %s (%.1f s)", recording_id, out_path, header.seconds)
-        return DownloadedAudio(
-            video_id=str(info.get("id") or recording_id),
-            path=out_path,
-            source_url=url,
-            title=info.get("title"),
-            from_archive=False,
+        return info
+
+    def _not_audio(
+        self, err: Exception, url: str, recording_id: str, work_dir: Path
+    ) -> NotAudioError | None:
+        """A NotAudioError in plain words when the failure came from what the source sent."""
+        if not isinstance(err, DownloadError) or not _is_content_failure(err.cause):
+            return None
+        clean, _ = unsmuggle_url(url, {})
+        raw = _raw_download(work_dir, recording_id)
+        head = _read_head(raw) if raw is not None else self._peek(clean)
+        if head is None:
+            return None
+        found = sniff(head)
+        local = url_scheme(clean) == "file"
+        if found.media is not None:
+            what = f"{found.what} that cannot be decoded (damaged or cut short)"
+        else:
+            what = found.what
+        where = f"the file holds {what}" if local else f"the server sent {what}"
+        return NotAudioError(
+            f"recording {recording_id} from {url} is not audio: {where}",
+            url=url,
+            recording_id=recording_id,
+            cause=where,
         )
+
+    def _peek(self, url: str) -> bytes | None:
+        """The first bytes at a direct media URL (the generic extractor's), else None."""
+        if _extractor_for(url).ie_key() != _GENERIC_KEY:
+            return None
+        if url_scheme(url) == "file":
+            try:
+                return _read_head(file_url_path(url))
+            except (OSError, ValueError):
+                return None
+        request = urllib.request.Request(  # noqa: S310 - http(s) only, checked by _check_url
+            url, headers={"Accept-Encoding": "identity"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.socket_timeout_s) as response:  # noqa: S310
+                return response.read(SNIFF_BYTES)
+        except (OSError, ValueError):
+            return None
 
     def _run_download(
         self,
