@@ -18,6 +18,7 @@ from piano_assets.chopin2021.catalog import (
     catalog_by_key,
     read_catalog,
 )
+from piano_assets.chopin2021.derive import derive_with_official_counts, derived_results_path
 from piano_assets.chopin2021.partitions import CHOPIN2021_PARTITIONS_NAME, chopin2021_recordings
 from piano_assets.chopin2021.paths import TIER, Chopin2021Paths
 from piano_assets.chopin2021.records import ResultRecord, write_jsonl, yield_table
@@ -224,6 +225,11 @@ def chopin2021_video_catalog(
     listing = []
     for url in [source_urls.chopin2021_channel_url, *config.playlist_urls]:
         listing.extend(client.list_flat(url))
+    # Stage I pianists the results lack, from their stage I videos (derive.py); published
+    # in results.jsonl by chopin2021_metadata.
+    derivation = derive_with_official_counts(listing, results)
+    write_jsonl(derived_results_path(paths), derivation.records())
+    results = derivation.results_with(results)
     build: CatalogBuild = build_catalog(listing, results, read_catalog(paths.catalog))
     write_jsonl(paths.catalog, build.all_recordings())
     write_jsonl(paths.video_ledger, build.ledger)
@@ -251,6 +257,20 @@ def chopin2021_video_catalog(
             "newly_registered": dg.MetadataValue.json(new),
             "stale_kept": dg.MetadataValue.json(build.stale),
             "ledger_counts": dg.MetadataValue.json(statuses),
+            "derived_stage_i_pianists": dg.MetadataValue.md(
+                _md_table(
+                    ["performer", "videos"],
+                    [
+                        [p.name, ", ".join(derivation.citations[p.name])]
+                        for p in derivation.performers
+                    ],
+                )
+                if derivation.performers
+                else "none: the results name every pianist of the stage I videos"
+            ),
+            "derivation_unresolved": dg.MetadataValue.json(
+                [f"{u.title}: {u.reason}" for u in derivation.unresolved]
+            ),
             "ledger": dg.MetadataValue.md(_ledger_md(build.ledger)),
             "catalog": dg.MetadataValue.md(
                 _md_table(

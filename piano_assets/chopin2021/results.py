@@ -315,10 +315,16 @@ class CompetitionResults(BaseModel):
 
 
 class CuratedSource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     url: str
     publisher: str
     date: str | None = None
     says: str
+    known_from: list[str] = Field(
+        default_factory=list,
+        description="Sources that give this page's address or text (a page not fetched here).",
+    )
 
 
 class CuratedPerformer(BaseModel):
@@ -362,6 +368,10 @@ class CuratedFile(BaseModel):
 
     @model_validator(mode="after")
     def _citations_resolve(self) -> CuratedFile:
+        for source_id, source in self.sources.items():
+            unknown = [other for other in source.known_from if other not in self.sources]
+            if unknown:
+                raise ValueError(f"source {source_id}: known_from names unknown {unknown}")
         for performer in self.performers:
             for fact, ids in performer.citations.items():
                 unknown = [source for source in ids if source not in self.sources]
