@@ -30,7 +30,7 @@ QUOTED = (
     "the server sent",
     "the file holds",
     "the file system refused an operation on",
-    "The step stopped there; nothing was lost, and a re-run resumes once this is fixed",
+    "The step stopped there",
     "does not exist (setting PIANO_ASSETS_YTDLP_COOKIES_FILE)",
 )
 
