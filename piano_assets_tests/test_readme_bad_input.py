@@ -3,14 +3,20 @@ every YouTube setting and YouTube's per-session limit."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from piano_assets.settings import PianoAssetsSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-SOURCE = "\n".join(
-    path.read_text(encoding="utf-8") for path in sorted((ROOT / "piano_assets").rglob("*.py"))
+# The code with adjacent string literals joined, as Python joins them.
+SOURCE = re.sub(
+    r'"\s*\n\s*f?"',
+    "",
+    "\n".join(
+        path.read_text(encoding="utf-8") for path in sorted((ROOT / "piano_assets").rglob("*.py"))
+    ),
 )
 
 
@@ -30,7 +36,7 @@ QUOTED = (
     "the server sent",
     "the file holds",
     "the file system refused an operation on",
-    "The step stopped there",
+    "The step stopped there; nothing was lost, and a re-run resumes once this is fixed",
     "does not exist (setting PIANO_ASSETS_YTDLP_COOKIES_FILE)",
 )
 
