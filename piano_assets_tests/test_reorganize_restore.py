@@ -274,3 +274,17 @@ def test_records_with_absolute_paths_still_read(tmp_path: Path, moved: bool) -> 
     ops.run_all(layout)  # a re-run reads them too
     restore_trash(layout)
     assert snapshot(layout.root) == before
+
+
+def test_an_entry_that_is_no_file_is_that_steps_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layout = make_repo(tmp_path)
+    fifo = layout.legacy_pipeline / "data" / "state" / "pipe"
+    os.mkfifo(fifo)  # neither a file nor a folder: the plan cannot hash it
+    status = cli(["plan", "--root", str(layout.root)])
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err
+    assert "tools/masterclass-pipeline/data/state/pipe" in err and "FIFO" in err
+    assert cli(["apply", "--root", str(layout.root)]) == 1
+    assert "Traceback" not in capsys.readouterr().err

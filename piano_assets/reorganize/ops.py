@@ -39,6 +39,7 @@ from piano_assets.reorganize.lock import StepLog, reorganize_lock
 from piano_assets.reorganize.paths import ReorganizePaths
 from piano_assets.reorganize.plan import (
     Scan,
+    UnsupportedEntryError,
     entry_kind,
     entry_sha256,
     format_bytes,
@@ -269,7 +270,14 @@ def _step(
 ) -> Iterator[_Run]:
     run = _Run(layout, step, dry_run, log or _LOG)
     if dry_run:
-        yield run  # reads only: no lock, no journal, no inventory
+        try:
+            yield run  # reads only: no lock, no journal, no inventory
+        except OSError as err:  # an unreadable file, a folder where a file is expected
+            raise FileSystemError(
+                f"{step} (dry run): {describe_os_error(err, layout.root)}"
+            ) from err
+        except UnsupportedEntryError as err:
+            raise FileSystemError(f"{step} (dry run): {err}") from err
         return
     with reorganize_lock(run.paths, log=run.log):
         run.journal = Journal(run.paths)  # re-read under the lock
@@ -286,6 +294,10 @@ def _step(
                 f"{describe_os_error(err, layout.root)}. The step stopped there; nothing was "
                 "lost, and a re-run resumes once this is fixed"
             )
+            run.journal.record(step, "failed", detail=str(failure)[:500])
+            raise failure from err
+        except UnsupportedEntryError as err:
+            failure = FileSystemError(f"{step}: {err}")
             run.journal.record(step, "failed", detail=str(failure)[:500])
             raise failure from err
         except Exception as err:

@@ -95,7 +95,10 @@ def describe(root: Path, path: Path, known: Mapping[str, FileEntry] | None = Non
     info = os.lstat(path)
     kind: EntryKind = "symlink" if stat.S_ISLNK(info.st_mode) else "file"
     if kind == "file" and not stat.S_ISREG(info.st_mode):
-        raise UnsupportedEntryError(f"{path} is neither a file nor a symlink")
+        raise UnsupportedEntryError(
+            f"{path} is neither a file, a folder nor a symlink (a FIFO, socket or device): "
+            "move it out of the way and re-run"
+        )
     size = len(os.fsencode(os.readlink(path))) if kind == "symlink" else info.st_size
     previous = (known or {}).get(relative)
     if (
