@@ -29,6 +29,7 @@ from piano_assets.settings import (
 
 if TYPE_CHECKING:
     from piano_assets.engine import Embedder, SegmentPolicy
+    from piano_assets.sources.urls import CrawlScope
     from piano_assets.sources.web import PageFetcher
     from piano_assets.sources.ytdlp import YtDlpClient
 
@@ -115,27 +116,64 @@ def _cached_embedder(
     )
 
 
+def _optional_str(value: object) -> str | None:
+    return str(value) if value is not None else None
+
+
 class YtDlpResource(SettingsBackedResource):
-    """yt-dlp for listings and downloads. `file://` URLs only where allowed (the sample world)."""
+    """yt-dlp for listings and downloads. `file://` URLs only where allowed (the sample world).
+
+    YouTube: the deno of `yt-dlp[default,deno]` solves its challenges (`js_runtime_path` to use
+    another), downloads are paced (about 300 videos an hour per session), and a cookies file
+    and a PO-token provider can be given. Each field defaults to its `PIANO_ASSETS_YTDLP_*`.
+    """
 
     allow_file_urls: bool = Field(default_factory=lambda: _settings().ytdlp_allow_file_urls)
     rate_limit_bps: int | None = None
     retries: int = 3
     socket_timeout_s: float = 20.0
-    # YouTube tolerates roughly 300 videos an hour per session; pace real channel backfills.
-    sleep_between_downloads_s: float | None = None
-    cookies_file: str | None = None
+    sleep_interval_s: float | None = Field(
+        default_factory=lambda: _settings().ytdlp_sleep_interval_s,
+        description="Pause before each download (unset: 5 s on YouTube; 0: none).",
+    )
+    max_sleep_interval_s: float | None = Field(
+        default_factory=lambda: _settings().ytdlp_max_sleep_interval_s,
+        description="Random pause up to this before each download (unset: 10 s on YouTube).",
+    )
+    sleep_requests_s: float | None = Field(
+        default_factory=lambda: _settings().ytdlp_sleep_requests_s,
+        description="Pause between the requests of a listing (unset: 1 s on YouTube).",
+    )
+    cookies_file: str | None = Field(
+        default_factory=lambda: _optional_str(_settings().ytdlp_cookies_file),
+        description="Netscape cookies file (helps with 'confirm you are not a bot').",
+    )
+    po_token_provider_url: str | None = Field(
+        default_factory=lambda: _settings().ytdlp_po_token_provider_url,
+        description="Base URL of a bgutil PO-token provider (plugin bgutil-ytdlp-pot-provider).",
+    )
+    extractor_args: list[str] = Field(
+        default_factory=lambda: list(_settings().ytdlp_extractor_args),
+        description="yt-dlp extractor arguments, e.g. 'youtube:po_token=web.gvs+TOKEN'.",
+    )
+    js_runtime_path: str | None = Field(
+        default_factory=lambda: _optional_str(_settings().ytdlp_js_runtime_path),
+        description="The deno binary (unset: the one installed with yt-dlp[default,deno]).",
+    )
 
     def client(self) -> YtDlpClient:
-        from piano_assets.sources.ytdlp import YtDlpClient
+        from piano_assets.sources.ytdlp import Pacing, YtDlpClient, parse_extractor_args
 
         return YtDlpClient(
             allow_file_urls=self.allow_file_urls,
             rate_limit_bps=self.rate_limit_bps,
             retries=self.retries,
             socket_timeout_s=self.socket_timeout_s,
-            sleep_between_downloads_s=self.sleep_between_downloads_s,
+            pacing=Pacing(self.sleep_interval_s, self.max_sleep_interval_s, self.sleep_requests_s),
             cookies_file=Path(self.cookies_file) if self.cookies_file else None,
+            po_token_provider_url=self.po_token_provider_url,
+            extractor_args=parse_extractor_args(self.extractor_args),
+            js_runtime_path=Path(self.js_runtime_path) if self.js_runtime_path else None,
             logger=logging.getLogger("piano_assets.ytdlp"),
         )
 
@@ -146,10 +184,10 @@ class WebResource(SettingsBackedResource):
     refresh: bool = False
     timeout_s: float = 20.0
 
-    def fetcher(self, raw_dir: Path) -> PageFetcher:
+    def fetcher(self, raw_dir: Path, scope: CrawlScope | None = None) -> PageFetcher:
         from piano_assets.sources.web import PageFetcher
 
-        return PageFetcher(raw_dir, timeout_s=self.timeout_s, refresh=self.refresh)
+        return PageFetcher(raw_dir, timeout_s=self.timeout_s, refresh=self.refresh, scope=scope)
 
 
 class SourceUrlsResource(SettingsBackedResource):

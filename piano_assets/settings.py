@@ -104,8 +104,39 @@ class PianoAssetsSettings(BaseSettings):
         description="Let yt-dlp read file:// URLs (the embedded sample's local outside world).",
     )
     backfill_partitions_per_run: int = Field(default=50, ge=1)
+    # yt-dlp and real YouTube (a session gets about 300 videos an hour; see the README).
+    ytdlp_sleep_interval_s: float | None = Field(
+        default=None, ge=0, description="Pause before each download; unset: 5 s on YouTube."
+    )
+    ytdlp_max_sleep_interval_s: float | None = Field(
+        default=None, ge=0, description="Random pause up to this; unset: 10 s on YouTube."
+    )
+    ytdlp_sleep_requests_s: float | None = Field(
+        default=None, ge=0, description="Pause between a listing's requests; unset: 1 s on YouTube."
+    )
+    ytdlp_cookies_file: Path | None = Field(
+        default=None, description="Netscape cookies file for YouTube (risks the account)."
+    )
+    ytdlp_po_token_provider_url: str | None = Field(
+        default=None,
+        description="Base URL of a bgutil PO-token provider, e.g. http://127.0.0.1:4416",
+    )
+    ytdlp_extractor_args: list[str] = Field(
+        default_factory=list,
+        description='yt-dlp extractor arguments, JSON list: ["youtube:po_token=web.gvs+TOKEN"]',
+    )
+    ytdlp_js_runtime_path: Path | None = Field(
+        default=None, description="The deno binary; unset: the venv's (yt-dlp[default,deno])."
+    )
 
-    @field_validator("root", "sample_dir", "maestro_source", mode="before")
+    @field_validator(
+        "root",
+        "sample_dir",
+        "maestro_source",
+        "ytdlp_cookies_file",
+        "ytdlp_js_runtime_path",
+        mode="before",
+    )
     @classmethod
     def _expand(cls, value: object) -> object:
         if isinstance(value, str) and value.strip() == "":

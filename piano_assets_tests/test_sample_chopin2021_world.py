@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from piano_assets.chopin2021.catalog import build_catalog
+from piano_assets.chopin2021.derive import derive_stage_i_pianists
 from piano_assets.chopin2021.matching import MatchStatus
-from piano_assets.chopin2021.results import collect_site_results, load_curated
+from piano_assets.chopin2021.results import Round, collect_site_results, load_curated
 from piano_assets.sample.chopin2021_world import build_chopin2021_world
 from piano_assets.sources.web import PageFetcher
 from piano_assets.sources.ytdlp import YtDlpClient
@@ -44,7 +45,14 @@ def test_world_is_deterministic(tmp_path: Path) -> None:
 def test_feed_lists_every_case_the_matcher_must_handle(tmp_path: Path) -> None:
     world = build_chopin2021_world(tmp_path / "w", include_missing_video=True)
     listing = YtDlpClient(allow_file_urls=True).list_flat(world.chopin2021_channel_url)
-    build = build_catalog(listing, load_curated().results())
+    curated = load_curated()
+    derivation = derive_stage_i_pianists(
+        listing,
+        curated.results(),
+        stage_ii_expected=curated.stage_counts[Round.STAGE_II]["count"],
+        stage_i_expected=curated.stage_counts[Round.STAGE_I]["count"],
+    )
+    build = build_catalog(listing, derivation.results_with(curated.results()))
     assert {s.video_id: s.recording_id for s in build.recordings} == world.expected_recordings
     assert world.missing_video_id in world.expected_recordings
     assert not (world.world_dir / "media" / f"{world.missing_video_id}.wav").exists()

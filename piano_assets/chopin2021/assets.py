@@ -18,6 +18,7 @@ from piano_assets.chopin2021.catalog import (
     build_catalog,
     read_catalog,
 )
+from piano_assets.chopin2021.derive import derive_with_official_counts, derived_results_path
 from piano_assets.chopin2021.paths import Chopin2021Paths
 from piano_assets.chopin2021.records import ResultRecord, write_jsonl, yield_table
 from piano_assets.chopin2021.results import (
@@ -41,6 +42,7 @@ from piano_assets.resources import (
     YtDlpResource,
 )
 from piano_assets.sources.errors import SourceError
+from piano_assets.sources.urls import CrawlScope
 
 NAMES = ADAPTER.names
 GROUP = NAMES.group
@@ -89,7 +91,8 @@ def chopin2021_results(
     site = None
     site_problem: str | None = None
     try:
-        site = collect_site_results(base_url, web.fetcher(paths.raw_pages).fetch)
+        fetcher = web.fetcher(paths.raw_pages, scope=CrawlScope.of(base_url))
+        site = collect_site_results(base_url, fetcher.fetch)
     except (SourceError, ResultsError) as err:
         # Offline, or the site changed: the curated file stands in; the check says so.
         site_problem = f"{type(err).__name__}: {err}"
@@ -113,10 +116,14 @@ def chopin2021_results(
         for performer in sorted(resolved.performers, key=lambda p: (-p.ordinal, p.name))
     ]
     write_jsonl(paths.resolved_results, rows)
+    refused = [line.model_dump() for line in site.refused] if site else []
+    for line in refused:
+        context.log.warning(f"refused link {line['url']} on {line['found_on']}: {line['reason']}")
     report = {
         "base_url": base_url,
         "site_problem": site_problem,
         "pages": site.pages if site else [],
+        "refused_links": refused,
         "cross_check": check.model_dump() if check else None,
     }
     atomic_write_text(paths.cross_check, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
@@ -139,6 +146,14 @@ def chopin2021_results(
             "site_problem": site_problem or "none",
             "base_url": dg.MetadataValue.url(base_url),
             "pages_fetched": len(site.pages) if site else 0,
+            "refused_links": dg.MetadataValue.md(
+                markdown_table(
+                    ["link", "found on", "reason"],
+                    [[r["url"], r["found_on"], r["reason"]] for r in refused],
+                )
+                if refused
+                else "none: every link stayed on the base URL's scheme and host"
+            ),
             "raw_pages": dg.MetadataValue.path(str(paths.raw_pages)),
             "prize_list": dg.MetadataValue.md(markdown_table(["prize", "performer"], prize_rows)),
             "reached_per_round": dg.MetadataValue.json({r.value: n for r, n in counts.items()}),
@@ -193,6 +208,11 @@ def chopin2021_video_catalog(
     listing = []
     for url in [source_urls.chopin2021_channel_url, *config.playlist_urls]:
         listing.extend(client.list_flat(url))
+    # Stage I pianists the results lack, from their stage I videos (derive.py); published
+    # in results.jsonl by chopin2021_metadata.
+    derivation = derive_with_official_counts(listing, results)
+    write_jsonl(derived_results_path(paths), derivation.records())
+    results = derivation.results_with(results)
     build: CatalogBuild = build_catalog(listing, results, read_catalog(paths.catalog))
     write_jsonl(paths.catalog, build.all_recordings())
     write_jsonl(paths.video_ledger, build.ledger)
@@ -221,6 +241,20 @@ def chopin2021_video_catalog(
             "newly_registered": dg.MetadataValue.json(new),
             "stale_kept": dg.MetadataValue.json(build.stale),
             "ledger_counts": dg.MetadataValue.json(statuses),
+            "derived_stage_i_pianists": dg.MetadataValue.md(
+                markdown_table(
+                    ["performer", "videos"],
+                    [
+                        [p.name, ", ".join(derivation.citations[p.name])]
+                        for p in derivation.performers
+                    ],
+                )
+                if derivation.performers
+                else "none: the results name every pianist of the stage I videos"
+            ),
+            "derivation_unresolved": dg.MetadataValue.json(
+                [f"{u.title}: {u.reason}" for u in derivation.unresolved]
+            ),
             "ledger": dg.MetadataValue.md(_ledger_md(build.ledger)),
             "catalog": dg.MetadataValue.md(
                 markdown_table(

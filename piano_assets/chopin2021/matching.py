@@ -59,6 +59,44 @@ _WORK = re.compile(
 )
 _SEPARATOR = re.compile(r"\s+[–—-]+\s+|\s*[–—]\s*|\s*\|\s*")
 _TRAILING_PARENS = re.compile(r"\s*\([^()]*\)\s*$")
+_NOT_A_NAME = re.compile(r"\b(?:competition|konkurs\w*|warsaw|warszawa|institute|instytut)\b")
+_NAME_TOKENS = (2, 6)  # a name has 2 to 6 words
+NO_PERFORMER_REASON = "names no performer of the 2021 results"
+
+
+def edition_named(text: str) -> bool | None:
+    """True: `text` names the 18th (2021) edition; False: another edition; None: none."""
+    folded = " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+    if _THIS_EDITION.search(folded):
+        return True
+    return False if _OTHER_EDITION.search(folded) else None
+
+
+def name_candidates(title: str) -> list[str]:
+    """Parts of a title that read as a person's name: 2–6 words of letters, naming no round,
+    edition, work or venue ("JAEYOON LEE – first round (18th Chopin Competition, Warsaw)"
+    gives ["JAEYOON LEE"])."""
+    candidates: list[str] = []
+    for part in _SEPARATOR.split(title):
+        text = part.strip(" ,;:")
+        while _TRAILING_PARENS.search(text):
+            text = _TRAILING_PARENS.sub("", text).strip(" ,;:")
+        folded = " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+        words = text.replace("(", " ").replace(")", " ").split()
+        if (
+            not text
+            or any(char.isdigit() for char in text)
+            or not all(any(c.isalpha() for c in word) for word in words)
+            or not _NAME_TOKENS[0] <= len(words) <= _NAME_TOKENS[1]
+            or find_rounds(text)
+            or _WORK.search(folded)
+            or _NOT_A_NAME.search(folded)
+            or _SESSION.search(folded)
+            or _NOT_A_PERFORMANCE.search(folded)
+        ):
+            continue
+        candidates.append(text)
+    return candidates
 
 
 @dataclass(frozen=True)
@@ -145,7 +183,7 @@ def _not_a_recording(folded: str, names: list[str], round_: Round | None) -> Tit
     elif _NOT_A_PERFORMANCE.search(folded):
         reason = "not a competition performance (interview, ceremony, concert, ...)"
     elif not names:
-        reason = "names no performer of the 2021 results"
+        reason = NO_PERFORMER_REASON
     elif len(names) > 1:
         status = MatchStatus.AMBIGUOUS
         reason = f"names several performers: {', '.join(names)}"

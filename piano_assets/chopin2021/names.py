@@ -37,6 +37,26 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 _PARENTHESISED = re.compile(r"\(([^()]*)\)")
 
 
+# Never part of a name: bidirectional embeddings, overrides and isolates (text spoofing), BOM.
+_INVISIBLE_CONTROLS = frozenset(
+    "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+)
+
+
+def _is_control(char: str) -> bool:
+    return char in _INVISIBLE_CONTROLS or (
+        unicodedata.category(char) == "Cc" and not char.isspace()
+    )
+
+
+def clean_text(text: str) -> str:
+    """Text from a page as a person reads it: NUL, other control characters and invisible
+    direction marks removed, runs of whitespace (tabs, newlines) made one space, trimmed.
+    Zero-width joiners stay: some scripts need them inside names."""
+    kept = "".join(char for char in text if not _is_control(char))
+    return " ".join(kept.split())
+
+
 def fold(text: str) -> str:
     """Lower-case ASCII: diacritics removed, other letters transliterated, the rest dropped."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))

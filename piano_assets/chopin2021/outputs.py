@@ -14,6 +14,7 @@ from piano_assets.chopin2021.catalog import (
     catalog_by_key,
     read_catalog,
 )
+from piano_assets.chopin2021.derive import published_results
 from piano_assets.chopin2021.paths import Chopin2021Paths
 from piano_assets.chopin2021.records import (
     ResultRecord,
@@ -81,8 +82,8 @@ class WrittenMetadata:
 
 def write_metadata(paths: Chopin2021Paths, registered: list[str]) -> WrittenMetadata:
     """metadata.jsonl (one line per embedded segment) and results.jsonl, written together."""
-    results = read_results(paths.resolved_results)
-    resolved_rows = read_jsonl(paths.resolved_results, ResultRecord)
+    resolved_rows = published_results(paths)  # resolved, then the derived stage I pianists
+    results = results_from_rows(resolved_rows)
     catalog = catalog_by_key(read_catalog(paths.catalog))
     rows: list[SegmentRecord] = []
     missing: list[str] = []

@@ -31,9 +31,11 @@ from typing import Any, Protocol
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
-from piano_assets.chopin2021.names import fold, name_key, strip_honorific
+from piano_assets.chopin2021.names import clean_text, fold, name_key, strip_honorific
+from piano_assets.sources.errors import OutOfScopeError
+from piano_assets.sources.urls import CrawlScope
 
 CURATED_RESOURCE = "curated_results_2021.json"
 DEFAULT_BASE_URL = "https://chopin2020.pl/"
@@ -225,6 +227,12 @@ class PerformerResult(BaseModel):
     aliases: tuple[str, ...] = ()
     note: str | None = None
 
+    @field_validator("name", "country", mode="before")
+    @classmethod
+    def _clean(cls, value: object) -> object:
+        # NUL and control characters never belong in a name, whatever the source.
+        return clean_text(value) if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _prize_needs_final(self) -> PerformerResult:
         if self.prize is not None:
@@ -307,10 +315,16 @@ class CompetitionResults(BaseModel):
 
 
 class CuratedSource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     url: str
     publisher: str
     date: str | None = None
     says: str
+    known_from: list[str] = Field(
+        default_factory=list,
+        description="Sources that give this page's address or text (a page not fetched here).",
+    )
 
 
 class CuratedPerformer(BaseModel):
@@ -354,6 +368,10 @@ class CuratedFile(BaseModel):
 
     @model_validator(mode="after")
     def _citations_resolve(self) -> CuratedFile:
+        for source_id, source in self.sources.items():
+            unknown = [other for other in source.known_from if other not in self.sources]
+            if unknown:
+                raise ValueError(f"source {source_id}: known_from names unknown {unknown}")
         for performer in self.performers:
             for fact, ids in performer.citations.items():
                 unknown = [source for source in ids if source not in self.sources]
@@ -419,12 +437,20 @@ _PRIZE_LINE = re.compile(
     rf"{_HONORIFIC}?(?P<name>[^,]+?)\s*,\s*(?P<country>\S.*?)\s*$",
     re.IGNORECASE,
 )
-_SPECIAL_LINE = re.compile(
-    r"^\s*(?P<prize>[^–—]*?\b(?:prize|award)\b[^–—]*?)\s*[–—]+\s*"
-    rf"{_HONORIFIC}?(?P<name>[^,]+?)\s*,\s*(?P<country>\S.*?)\s*$",
-    re.IGNORECASE,
+# A special prize: "<text naming a prize or award> – <name>, <country>". The line is split at
+# its first dash run and each side matched on its own: one lazy pattern across the dash
+# retried every "prize" word as a start, quadratic on a long line without a dash.
+_SPECIAL_DASH = re.compile(r"[–—]+")
+_SPECIAL_PRIZE_WORD = re.compile(r"\b(?:prize|award)\b", re.IGNORECASE)
+_SPECIAL_WINNER = re.compile(
+    rf"^\s*{_HONORIFIC}?(?P<name>[^,]+?)\s*,\s*(?P<country>\S.*?)\s*$", re.IGNORECASE
 )
 _MAX_NAME_WORDS = 8
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
+_COMPETITOR_LINK = re.compile(r"/competitors?/[^/?#]+")
+_RESULTS_LINK = re.compile(
+    r"qualif|results?\b|wyniki|finalist|laureat|prize|winner|stage\s+(?:iii|ii|i)\b", re.I
+)
 _QUALIFIED = re.compile(
     r"qualified\s+(?:to|for)\s+(?:the\s+)?(?P<round>stage\s+(?:iii|ii|i)\b|final)", re.IGNORECASE
 )
@@ -468,16 +494,22 @@ def _content_lines(soup: BeautifulSoup) -> list[str]:
     root = soup.find("main") or soup.find("article") or soup.body or soup
     for br in root.find_all("br"):
         br.replace_with("\n")
+    # An ordered list numbers its items itself: "1. Name, Country" as on the page. Numbered
+    # once per list (looking each item up in its list made long lists quadratic).
+    numbers: dict[int, int] = {}
+    for ordered in root.find_all("ol"):
+        for number, item in enumerate(ordered.find_all("li", recursive=False), start=1):
+            numbers[id(item)] = number
     lines: list[str] = []
     for element in root.find_all(["li", "p", "td", "h1", "h2", "h3", "h4", "div"]):
         if element.find(["li", "p", "td", "div"]):
             continue  # only leaves, so no line is counted twice
-        prefix = ""
-        if element.name == "li" and element.parent is not None and element.parent.name == "ol":
-            # An ordered list numbers its items itself: "1. Name, Country" as on the page.
-            prefix = f"{element.parent.find_all('li', recursive=False).index(element) + 1}. "
-        for raw_line in (prefix + element.get_text()).splitlines():
-            line = " ".join(raw_line.split())
+        number = numbers.get(id(element)) if element.name == "li" else None
+        prefix = f"{number}. " if number is not None else ""
+        # Only real line breaks (<br>, newlines) split: splitlines() also broke at NEL and
+        # the other separators a hostile page can hide inside a name.
+        for raw_line in _LINE_BREAK.split(prefix + element.get_text()):
+            line = clean_text(raw_line)
             if line:
                 lines.append(line)
     return lines
@@ -489,17 +521,19 @@ def parse_announcement(html: str, url: str) -> Announcement:
     lines = _content_lines(soup)
     if not lines:
         raise ResultsParseError(url, "no text content (empty or unparseable page)")
-    prizes = [m for line in lines if (m := _PRIZE_LINE.match(line))]
-    if prizes:
+    prize_lines = {index: m for index, line in enumerate(lines) if (m := _PRIZE_LINE.match(line))}
+    if prize_lines:
         special = [
-            m for line in lines if (m := _SPECIAL_LINE.match(line)) and not _PRIZE_LINE.match(line)
+            award
+            for index, line in enumerate(lines)
+            if index not in prize_lines and (award := _special_award(line)) is not None
         ]
         return Announcement(
             url=url,
             kind="prizes",
             round=Round.FINAL,
-            prizes=[_award(m) for m in prizes],
-            special_prizes=[_award(m) for m in special],
+            prizes=[_award(m) for m in prize_lines.values()],
+            special_prizes=special,
         )
     text = " ".join(lines)
     qualified = _QUALIFIED.search(text)
@@ -522,6 +556,22 @@ def parse_announcement(html: str, url: str) -> Announcement:
     return Announcement(url=url, kind="qualified", round=round_, listed=listed)
 
 
+def _special_award(line: str) -> PrizeAward | None:
+    """'Polish Radio Prize for … – Mr Jakub Kuszlik, Poland', else None."""
+    dash = _SPECIAL_DASH.search(line)
+    if dash is None:
+        return None
+    prize = line[: dash.start()].strip()
+    winner = _SPECIAL_WINNER.match(line[dash.end() :])
+    if not prize or not _SPECIAL_PRIZE_WORD.search(prize) or winner is None:
+        return None
+    return PrizeAward(
+        prize=" ".join(prize.split()),
+        name=strip_honorific(winner["name"]),
+        country=winner["country"],
+    )
+
+
 def _award(match: re.Match[str]) -> PrizeAward:
     prize = " ".join(match["prize"].split())
     if _PRIZE_TEXT.match(prize):  # normalize '2nd prize Ex Aequo' spacing/case only
@@ -534,14 +584,14 @@ def _award(match: re.Match[str]) -> PrizeAward:
 def parse_competitor_index(html: str, url: str) -> list[str]:
     """Absolute URLs of the competitor pages linked from the competitors index."""
     soup = _soup(html)
-    links: list[str] = []
+    links: dict[str, None] = {}  # ordered, and a set: repeated links cost nothing
     for anchor in soup.find_all("a", href=True):
         absolute = urljoin(url, str(anchor["href"]))
-        if re.search(r"/competitors?/[^/?#]+", absolute) and absolute not in links:
-            links.append(absolute)
+        if absolute not in links and _COMPETITOR_LINK.search(absolute):
+            links[absolute] = None
     if not links:
         raise ResultsParseError(url, "competitors index links to no competitor page")
-    return links
+    return list(links)
 
 
 def parse_competitor_page(html: str, url: str) -> CompetitorPage:
@@ -550,9 +600,9 @@ def parse_competitor_page(html: str, url: str) -> CompetitorPage:
     heading = soup.find("h1")
     if heading is None or not heading.get_text(strip=True):
         raise ResultsParseError(url, "competitor page has no <h1> with the competitor's name")
-    name = strip_honorific(" ".join(heading.get_text().split()))
+    name = strip_honorific(clean_text(heading.get_text()))
     country_tag = soup.find(class_=re.compile("country"))
-    country = " ".join(country_tag.get_text().split()) if country_tag else None
+    country = clean_text(country_tag.get_text()) if country_tag else None
     repertoire: dict[Round, list[str]] = {}
     for section in soup.find_all(["h2", "h3", "h4"]):
         round_ = parse_round(section.get_text())
@@ -567,11 +617,14 @@ def parse_competitor_page(html: str, url: str) -> CompetitorPage:
 def _items_after(heading: Tag) -> list[str]:
     """List items between a heading and the next heading."""
     items: list[str] = []
-    for sibling in heading.find_next_siblings():
+    # next_siblings is lazy: find_next_siblings() listed every later sibling for each heading.
+    for sibling in heading.next_siblings:
+        if not isinstance(sibling, Tag):
+            continue
         if sibling.name in {"h1", "h2", "h3", "h4"}:
             break
         for item in sibling.find_all("li") if sibling.name != "li" else [sibling]:
-            text = " ".join(item.get_text().split())
+            text = clean_text(item.get_text())
             if text:
                 items.append(text)
     return items
@@ -580,17 +633,15 @@ def _items_after(heading: Tag) -> list[str]:
 def parse_news_index(html: str, url: str) -> list[str]:
     """Absolute URLs of the news articles that announce results (qualifiers, finalists, prizes)."""
     soup = _soup(html)
-    wanted = re.compile(
-        r"qualif|results?\b|wyniki|finalist|laureat|prize|winner|stage\s+(?:iii|ii|i)\b", re.I
-    )
-    links: list[str] = []
+    links: dict[str, None] = {}  # ordered, and a set
     for anchor in soup.find_all("a", href=True):
-        label = " ".join(anchor.get_text().split())
         absolute = urljoin(url, str(anchor["href"]))
-        wanted_link = wanted.search(label) or wanted.search(absolute)
-        if "/article/" in absolute and wanted_link and absolute not in links:
-            links.append(absolute)
-    return links
+        if absolute in links or "/article/" not in absolute:
+            continue
+        label = clean_text(anchor.get_text())
+        if _RESULTS_LINK.search(label) or _RESULTS_LINK.search(absolute):
+            links[absolute] = None
+    return list(links)
 
 
 class FetchedText(Protocol):
@@ -605,6 +656,14 @@ class SitePaths(BaseModel):
     competitors: str = "en/competitors"
 
 
+class RefusedLink(BaseModel):
+    """A ledger line: a link the crawl did not follow, the page that carried it, and why."""
+
+    url: str
+    found_on: str
+    reason: str
+
+
 class SiteResults(BaseModel):
     """What the official site says, assembled from its pages."""
 
@@ -612,6 +671,7 @@ class SiteResults(BaseModel):
     pages: list[str]
     announcements: list[Announcement]
     competitor_pages: list[CompetitorPage]
+    refused: list[RefusedLink] = Field(default_factory=list)
 
     def citations(self) -> dict[str, list[str]]:
         """name key -> the site's pages that state something about the performer."""
@@ -637,26 +697,45 @@ def collect_site_results(
 
     Every competitor of the main competition played stage I; announcements move performers to
     later rounds; the prize list sets prizes. Raises ResultsParseError naming the page at fault.
+
+    The crawl keeps to the scheme and host of `base_url` (a `file://` base: to its folder).
+    A link outside is not followed; it becomes a `RefusedLink` ledger line, as does a page
+    whose fetch refuses a redirect out of scope (`OutOfScopeError`, from a `PageFetcher` given
+    the same `CrawlScope`).
     """
     paths = paths or SitePaths()
     base = base_url if base_url.endswith("/") else base_url + "/"
+    scope = CrawlScope.of(base)
     pages: list[str] = []
+    refused: list[RefusedLink] = []
 
     def get(url: str) -> str:
+        scope.require(url)
         page = fetch(url)
         pages.append(url)
         return page.text
 
+    def follow(links: list[str], found_on: str) -> list[tuple[str, str]]:
+        """(link, text) of each link in scope; the others go to the ledger."""
+        followed: list[tuple[str, str]] = []
+        for link in links:
+            try:
+                followed.append((link, get(link)))
+            except OutOfScopeError as err:
+                refused.append(RefusedLink(url=link, found_on=found_on, reason=err.reason))
+        return followed
+
     competitors_url = urljoin(base, paths.competitors)
+    competitor_links = parse_competitor_index(get(competitors_url), competitors_url)
     competitor_pages = [
-        parse_competitor_page(get(link), link)
-        for link in parse_competitor_index(get(competitors_url), competitors_url)
+        parse_competitor_page(text, link)
+        for link, text in follow(competitor_links, competitors_url)
     ]
     announcements: list[Announcement] = []
     for news_path in paths.news:
         news_url = urljoin(base, news_path)
-        for link in parse_news_index(get(news_url), news_url):
-            announcements.append(parse_announcement(get(link), link))
+        for link, text in follow(parse_news_index(get(news_url), news_url), news_url):
+            announcements.append(parse_announcement(text, link))
     if not any(a.kind == "prizes" for a in announcements):
         raise ResultsParseError(base, "no page with the prize list was found in the news")
     return SiteResults(
@@ -664,6 +743,7 @@ def collect_site_results(
         pages=pages,
         announcements=announcements,
         competitor_pages=competitor_pages,
+        refused=refused,
     )
 
 

@@ -2,9 +2,12 @@
 
     plan      what every step would move and delete (touches nothing)
     apply     run the five steps in order (safe to re-run; finishes an interrupted run)
-    verify    the target layout and no-data-lost accounting; exit 1 if a file is missing
+    verify    the target layout and no-data-lost accounting; exit 1 on any FAIL or missing file
     purge     delete the trash for good (needs --yes)
-    restore   put trashed files back
+    restore   undo the reorganization: trashed files back, duplicate copies gone
+
+Exit status: 0 done (verify: everything holds), 1 a step failed (verify: FAIL or MISSING),
+2 wrong usage (an unknown command, a root that does not exist).
 
 The model repo is `--root`, else the configured one (PIANO_ASSETS_ROOT, else the sample).
 """
@@ -18,12 +21,13 @@ from pathlib import Path
 
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.reorganize.errors import ReorganizeError
+from piano_assets.reorganize.ledger import LedgerError
 from piano_assets.reorganize.ops import run_all
 from piano_assets.reorganize.plan import format_bytes
 from piano_assets.reorganize.records import Step, StepOutcome
 from piano_assets.reorganize.trash import purge_trash, restore_trash
 from piano_assets.reorganize.verify import Location, account_for_inventory, layout_findings
-from piano_assets.settings import load_settings, validate_root
+from piano_assets.settings import SettingsError, load_settings, validate_root
 
 
 def _layout(root: str | None) -> ModelRepoLayout:
@@ -50,15 +54,25 @@ def _print_outcome(outcome: StepOutcome) -> None:
 
 
 def _verify(layout: ModelRepoLayout) -> int:
+    """Print every finding; 1 when any FAIL or missing file (kept folders absent: WARN)."""
+    failed = 0
     for finding in layout_findings(layout):
-        mark = "ok  " if finding.ok else "FAIL"
+        if finding.ok:
+            mark = "ok  "
+        elif finding.expected in ("kept", "observed"):
+            mark = "WARN"  # never touched by the reorganization: not its verdict
+        else:
+            mark, failed = "FAIL", failed + 1
         print(f"{mark} [{finding.step}] {finding.path}: {finding.detail}")
     accounting = account_for_inventory(layout)
     for location, (files, size) in accounting.totals().items():
         print(f"{location}: {files} files, {format_bytes(size)}")
     for item in accounting.missing:
         print(f"MISSING {item.record.path} ({item.record.sha256[:12]})")
-    return 1 if accounting.totals()[Location.MISSING][0] else 0
+    missing = accounting.totals()[Location.MISSING][0]
+    verdict = "FAIL" if failed or missing else "ok"
+    print(f"verdict: {verdict} ({failed} failed findings, {missing} missing files)")
+    return 1 if failed or missing else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--yes", action="store_true", help="confirm purge (cannot be undone)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    layout = _layout(args.root)
+    try:
+        layout = _layout(args.root)
+    except SettingsError as err:
+        parser.error(str(err))  # exits 2 with the usage line
     try:
         if args.command in ("plan", "apply"):
             for outcome in run_all(layout, dry_run=args.command == "plan"):
@@ -83,9 +100,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{verb} {outcome.files} files ({format_bytes(outcome.bytes)})")
             return 0
         outcome = restore_trash(layout, steps=args.step or None)
-        print(f"restored {outcome.files} files ({format_bytes(outcome.bytes)})")
+        print(
+            f"restored {outcome.files} files ({format_bytes(outcome.bytes)}); removed "
+            f"{outcome.copies_removed} copies that duplicated a restored file"
+        )
         return 0
-    except ReorganizeError as err:
+    except (ReorganizeError, LedgerError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
 

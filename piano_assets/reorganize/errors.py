@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,5 +40,44 @@ class TrashError(ReorganizeError):
     """A file could not be put in (or taken out of) the trash safely."""
 
 
+class FileSystemError(ReorganizeError):
+    """The file system refused an operation (permissions, read-only, full disk, a file where a
+    folder must be). The step stopped there; what it had done stays, and a re-run resumes."""
+
+
 class StepBlockedError(ReorganizeError):
     """A step's preconditions do not hold; it deleted nothing that depends on them."""
+
+
+# What the file system's refusals mean for a person, by errno.
+_OS_ERROR_MEANINGS: dict[int, str] = {
+    errno.EACCES: "permission denied (the folder is read-only or belongs to another user)",
+    errno.EPERM: "permission denied (the folder or file is read-only, immutable or not yours)",
+    errno.EROFS: "the file system is mounted read-only",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exhausted",
+    errno.ENOTDIR: "a file stands where a folder must be",
+    errno.EISDIR: "a folder stands where a file must be",
+    errno.EEXIST: "something already exists there",
+    errno.ENOENT: "it vanished while the step ran",
+    errno.EXDEV: "it lies on another file system",
+}
+
+
+def describe_os_error(err: OSError, root: Path) -> str:
+    """'could not … <path>: permission denied (…)', paths shown relative to `root`."""
+
+    def shown(name: object) -> str:
+        if name is None:
+            return ""
+        path = Path(os.fsdecode(name))  # type: ignore[arg-type]
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            return str(path)
+
+    meaning = _OS_ERROR_MEANINGS.get(err.errno or -1, err.strerror or type(err).__name__)
+    where = shown(err.filename)
+    if err.filename2 is not None:
+        where = f"{where} -> {shown(err.filename2)}"
+    return f"the file system refused an operation on {where or 'a file'}: {meaning}"

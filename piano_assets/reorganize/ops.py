@@ -29,14 +29,17 @@ from piano_assets.engine.files import atomic_write_text
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.reorganize.errors import (
     DestinationConflictError,
+    FileSystemError,
     ReorganizeError,
     StepBlockedError,
+    describe_os_error,
 )
 from piano_assets.reorganize.ledger import append_records, read_records
 from piano_assets.reorganize.lock import StepLog, reorganize_lock
 from piano_assets.reorganize.paths import ReorganizePaths
 from piano_assets.reorganize.plan import (
     Scan,
+    UnsupportedEntryError,
     entry_kind,
     entry_sha256,
     format_bytes,
@@ -54,6 +57,7 @@ from piano_assets.reorganize.records import (
     CompetitionCacheCleared,
     Deletion,
     FileEntry,
+    FolderRecord,
     InventoryRecord,
     JournalEvent,
     Rewrite,
@@ -83,6 +87,7 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 _INVENTORY = TypeAdapter(InventoryRecord)
 _JOURNAL = TypeAdapter(JournalEvent)
+_FOLDERS = TypeAdapter(FolderRecord)
 _PROGRESS_EVERY_S = 10.0
 _MAX_LISTED = 20  # problems listed in an error message; metadata lists them all
 
@@ -93,9 +98,10 @@ class Inventory:
 
     def __init__(self, paths: ReorganizePaths) -> None:
         self.paths = paths
-        self._latest: dict[str, InventoryRecord] = {
-            record.path: record for record in read_records(paths.inventory, _INVENTORY)
-        }
+        self._latest: dict[str, InventoryRecord] = {}
+        for record in read_records(paths.inventory, _INVENTORY):
+            record = paths.relative_record(record)  # noqa: PLW2901 - old absolute records
+            self._latest[record.path] = record
 
     def known(self) -> dict[str, FileEntry]:
         return dict(self._latest)
@@ -128,7 +134,9 @@ class Inventory:
 class Journal:
     def __init__(self, paths: ReorganizePaths) -> None:
         self.paths = paths
-        self.events: list[JournalEvent] = read_records(paths.journal, _JOURNAL)
+        self.events: list[JournalEvent] = [
+            paths.relative_record(event) for event in read_records(paths.journal, _JOURNAL)
+        ]
 
     def record(self, step: Step, event: str, path: str | None = None, detail: str = "") -> None:
         entry = JournalEvent(step=step, event=event, path=path, detail=detail)  # type: ignore[arg-type]
@@ -154,6 +162,57 @@ class Journal:
         return found
 
 
+class Folders:
+    """Folders of the areas as first seen, and the folders the steps created (append-only)."""
+
+    def __init__(self, paths: ReorganizePaths) -> None:
+        self.paths = paths
+        self.records: list[FolderRecord] = [
+            paths.relative_record(record) for record in read_records(paths.folders, _FOLDERS)
+        ]
+        self._known = {(r.path, r.event) for r in self.records}
+
+    def _append(self, fresh: list[FolderRecord]) -> None:
+        append_records(self.paths.folders, fresh)
+        self.records.extend(fresh)
+        self._known.update((r.path, r.event) for r in fresh)
+
+    def seen(self, directories: Sequence[str], area: Area) -> None:
+        self._append(
+            [
+                FolderRecord(path=d, event="seen", area=area)
+                for d in dict.fromkeys(directories)
+                if (d, "seen") not in self._known
+            ]
+        )
+
+    def make(self, folder: Path, step: Step) -> None:
+        """mkdir -p `folder`, recording (before it acts) each folder it will create."""
+        missing: list[Path] = []
+        current = folder
+        while current != self.paths.root and not current.exists():
+            missing.append(current)
+            current = current.parent
+        self._append(
+            [
+                FolderRecord(path=self.paths.relative(path), event="created", step=step)
+                for path in reversed(missing)
+                if (self.paths.relative(path), "created") not in self._known
+            ]
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def created(self, steps: Sequence[Step] | None = None) -> list[str]:
+        return [
+            r.path
+            for r in self.records
+            if r.event == "created" and (steps is None or r.step in steps)
+        ]
+
+    def seen_in(self, areas: Sequence[Area]) -> list[str]:
+        return [r.path for r in self.records if r.event == "seen" and r.area in areas]
+
+
 def load_inventory(layout: ModelRepoLayout) -> Inventory:
     return Inventory(ReorganizePaths(layout))
 
@@ -172,12 +231,19 @@ class _Run:
     paths: ReorganizePaths = field(init=False)
     inventory: Inventory = field(init=False)
     journal: Journal = field(init=False)
+    folders: Folders = field(init=False)
     outcome: StepOutcome | None = None
 
     def __post_init__(self) -> None:
         self.paths = ReorganizePaths(self.layout)
         self.inventory = Inventory(self.paths)
         self.journal = Journal(self.paths)
+        self.folders = Folders(self.paths)
+
+    def record_before(self, found: Scan, area: Area) -> None:
+        """The 'before' inventory of what this step is about to move or delete."""
+        self.inventory.merge(found.entries, area)
+        self.folders.seen(found.directories, area)
 
     @property
     def root(self) -> Path:
@@ -204,15 +270,36 @@ def _step(
 ) -> Iterator[_Run]:
     run = _Run(layout, step, dry_run, log or _LOG)
     if dry_run:
-        yield run  # reads only: no lock, no journal, no inventory
+        try:
+            yield run  # reads only: no lock, no journal, no inventory
+        except OSError as err:  # an unreadable file, a folder where a file is expected
+            raise FileSystemError(
+                f"{step} (dry run): {describe_os_error(err, layout.root)}"
+            ) from err
+        except UnsupportedEntryError as err:
+            raise FileSystemError(f"{step} (dry run): {err}") from err
         return
     with reorganize_lock(run.paths, log=run.log):
         run.journal = Journal(run.paths)  # re-read under the lock
         run.inventory = Inventory(run.paths)
+        run.folders = Folders(run.paths)
         interrupted = run.journal.interrupted_since(step)
         run.journal.record(step, "started")
         try:
             yield run
+        except OSError as err:
+            # The file system said no (read-only, permissions, full disk, a file in the way):
+            # that is this step's failure, in words, not a traceback that stops the others.
+            failure = FileSystemError(
+                f"{describe_os_error(err, layout.root)}. The step stopped there; nothing was "
+                "lost, and a re-run resumes once this is fixed"
+            )
+            run.journal.record(step, "failed", detail=str(failure)[:500])
+            raise failure from err
+        except UnsupportedEntryError as err:
+            failure = FileSystemError(f"{step}: {err}")
+            run.journal.record(step, "failed", detail=str(failure)[:500])
+            raise failure from err
         except Exception as err:
             # A failure, as opposed to a crash (kill -9 leaves 'started' as the last word).
             run.journal.record(step, "failed", detail=str(err)[:500])
@@ -249,7 +336,9 @@ class _Progress:
 def _execute_moves(run: _Run, outcome: StepOutcome, accept: dict[str, frozenset[str]]) -> None:
     plan = outcome.plan
     for directory in plan.directories:
-        (run.root / directory).mkdir(parents=True, exist_ok=True)
+        run.folders.make(run.root / directory, run.step)
+    for move in plan.moves:  # parents of files whose folders the plan does not list
+        run.folders.make((run.root / move.destination).parent, run.step)
     conflicts: list[str] = []
     progress = _Progress(run.log, "moved", len(plan.moves), plan.move_bytes)
     for move in plan.moves:
@@ -322,7 +411,7 @@ def run_pipeline_code(
         outcome = run.begin(plan)
         if dry_run:
             return outcome
-        run.inventory.merge(tools.entries, Area.LEGACY_TOOLS)
+        run.record_before(tools, Area.LEGACY_TOOLS)
         run.require_unblocked()
         sweep_stale_temps(layout.pipeline)
         accept = {r.path: frozenset({r.rewritten_sha256}) for r in plan.rewrites}
@@ -375,7 +464,7 @@ def run_pipeline_data(
         outcome = run.begin(plan_pipeline_data(layout, tools))
         if dry_run:
             return outcome
-        run.inventory.merge(tools.entries, Area.LEGACY_TOOLS)
+        run.record_before(tools, Area.LEGACY_TOOLS)
         run.require_unblocked()
         sweep_stale_temps(layout.pipeline_data)
         _execute_moves(run, outcome, {})
@@ -391,7 +480,7 @@ def run_legacy_tools_removal(
         outcome = run.begin(plan_legacy_tools_removal(layout, tools))
         if dry_run:
             return outcome
-        run.inventory.merge(tools.entries, Area.LEGACY_TOOLS)
+        run.record_before(tools, Area.LEGACY_TOOLS)
         run.require_unblocked()
         trash = Trash(layout)
         sweep_stale_temps(trash.paths.trash)
@@ -418,25 +507,30 @@ def run_stale_data_removal(
     with _step(layout, Step.STALE_DATA_REMOVED, dry_run, log) as run:
         cleared = _read_cleared(run.paths)
         known = run.inventory.known()
-        competition = (
-            scan(layout.root, layout.competition_cache, known) if cleared is None else Scan((), ())
-        )
+        competition = scan(layout.root, layout.competition_cache, known)
+        if cleared is not None:
+            # Cleared once: only files of the 'before' inventory are old (a restore may have
+            # put them back); anything else there is new and stays.
+            old = {(r.path, r.sha256) for r in run.inventory.records([Area.OLD_COMPETITION_CACHE])}
+            competition = Scan(
+                tuple(e for e in competition.entries if (e.path, e.sha256) in old), ()
+            )
         pianoteq = scan(layout.root, layout.stale_pianoteq, known)
         plan, embeddings_summary = plan_stale_data_removal(layout, competition, pianoteq, cleared)
         outcome = run.begin(plan)
         outcome.details["percepiano embeddings"] = embeddings_summary
         if dry_run:
             return outcome
-        run.inventory.merge(competition.entries, Area.OLD_COMPETITION_CACHE)
-        run.inventory.merge(pianoteq.entries, Area.STALE_PIANOTEQ)
+        run.record_before(competition, Area.OLD_COMPETITION_CACHE)
+        run.record_before(pianoteq, Area.STALE_PIANOTEQ)
         trash = Trash(layout)
         sweep_stale_temps(trash.paths.trash)
         competition_paths = {entry.path for entry in competition.entries}
         # The competition part has no precondition: it goes first, whatever happens next.
         first = [d for d in plan.deletions if d.path in competition_paths]
         _trash_all(run, outcome, first, trash)
+        _remove_empty_old_folders(run, layout.competition_cache)
         if cleared is None:
-            remove_empty_folders(layout.competition_cache, keep_top=True)
             marker = CompetitionCacheCleared(files=len(first), bytes=sum(d.size for d in first))
             atomic_write_text(run.paths.competition_cache_cleared, marker.model_dump_json() + "\n")
             run.journal.record(
@@ -452,6 +546,16 @@ def run_stale_data_removal(
         remove_empty_folders(layout.stale_pianoteq)
         _require_gone(layout.stale_pianoteq, run)
         return outcome
+
+
+def _remove_empty_old_folders(run: _Run, top: Path) -> None:
+    """Remove the old cache's folders that are empty now (never `top`, never a new folder)."""
+    old = set(run.folders.seen_in([Area.OLD_COMPETITION_CACHE]))
+    for relative in sorted(old, key=lambda p: -p.count("/")):
+        folder = run.root / relative
+        if folder != top and folder.is_dir() and not folder.is_symlink():
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
 
 
 # -- step 5: superseded_plans_removed ---------------------------------------------------------

@@ -95,7 +95,10 @@ def describe(root: Path, path: Path, known: Mapping[str, FileEntry] | None = Non
     info = os.lstat(path)
     kind: EntryKind = "symlink" if stat.S_ISLNK(info.st_mode) else "file"
     if kind == "file" and not stat.S_ISREG(info.st_mode):
-        raise UnsupportedEntryError(f"{path} is neither a file nor a symlink")
+        raise UnsupportedEntryError(
+            f"{path} is neither a file, a folder nor a symlink (a FIFO, socket or device): "
+            "move it out of the way and re-run"
+        )
     size = len(os.fsencode(os.readlink(path))) if kind == "symlink" else info.st_size
     previous = (known or {}).get(relative)
     if (
@@ -589,7 +592,15 @@ def plan_stale_data_removal(
     if cleared is not None:
         notes.append(
             f"old {competition_rel}/ contents were cleared at {cleared.at.isoformat()}; "
-            "what it holds now is new and is left alone"
+            "only files of the 'before' inventory are old there, the rest is new and is left "
+            "alone"
+        )
+        deletions.extend(
+            deletions_for(
+                competition.entries,
+                "old competition_cache file back again (a restore), cleared once before",
+                "listed in the 'before' inventory of the old competition_cache",
+            )
         )
     else:
         deletions.extend(

@@ -179,6 +179,21 @@ class JournalEvent(_Record):
     at: datetime = Field(default_factory=utc_now)
 
 
+# -- folders (<root>/.piano_assets/reorganize/folders.jsonl) ---------------------------------
+class FolderRecord(_Record):
+    """A folder of an area as first seen ('seen'), or one a step made ('created').
+
+    Files alone do not say which folders existed: a restore recreates the folders it removed
+    (empty ones included) and removes, when empty, the ones the reorganization made.
+    """
+
+    path: str
+    event: Literal["seen", "created"]
+    area: Area | None = None  # for 'seen'
+    step: Step | None = None  # for 'created'
+    at: datetime = Field(default_factory=utc_now)
+
+
 class CompetitionCacheCleared(_Record):
     """The old competition_cache/ contents went to the trash; what it holds now is new."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from piano_assets.reorganize.records import (
     RestoredRecord,
     TrashedRecord,
 )
-from piano_assets.reorganize.transfer import copy_verified, fsync_dir
+from piano_assets.reorganize.transfer import copy_verified, fsync_dir, replace_contents
 
 _MANIFEST = TypeAdapter(ManifestRecord)
 
@@ -77,7 +77,8 @@ class Trash:
 
     def _read(self) -> _Ledger:
         ledger = _Ledger()
-        for record in read_records(self.paths.manifest, _MANIFEST):
+        for read in read_records(self.paths.manifest, _MANIFEST):
+            record = self.paths.relative_record(read)  # older manifests: absolute paths
             if isinstance(record, TrashedRecord):
                 ledger.add(record)
                 ledger.purged.discard(record.trash_path)
@@ -234,6 +235,7 @@ class TrashOutcome:
     files: int
     bytes: int
     paths: tuple[str, ...]
+    copies_removed: int = 0  # restore: copies under model/ that duplicated a restored source
 
 
 Logger = Callable[[str], None]
@@ -288,13 +290,30 @@ def _purge(
     )
 
 
-def _put_back(source: Path, original: Path, record: TrashedRecord) -> None:
+def _put_back(
+    source: Path, original: Path, record: TrashedRecord, replaceable: str | None = None
+) -> None:
+    """Move the trashed `source` back to `original`. `replaceable` is the sha256 of a file
+    the platform derived from this one (the rewritten main.rs): found at `original`, it is
+    replaced, since it can be derived again; any other file there is never overwritten."""
     if entry_kind(source) is None:
         kind = entry_kind(original)
         if kind is not None and entry_sha256(original, kind) == record.sha256:
             return  # a crash after the file went back but before the manifest said so
         raise TrashError(f"{source} is missing from the trash; {original} not restored")
-    if entry_kind(original) is None:
+    present = entry_kind(original)
+    if (
+        replaceable is not None
+        and present == "file"
+        and record.kind == "file"
+        and entry_sha256(original, present) == replaceable
+    ):
+        replace_contents(original, source.read_bytes())
+        if entry_sha256(original, "file") != record.sha256:
+            raise TrashError(f"{original} does not hash to {record.sha256[:12]} after restoring")
+        source.unlink()
+        return
+    if present is None:
         original.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.rename(source, original)
@@ -315,21 +334,34 @@ def restore_trash(
     steps: Collection[str] | None = None,
     log: Logger | None = None,
 ) -> TrashOutcome:
-    """Put trashed files back where they were. A different file at the original path is never
+    """Undo the reorganization (all steps, or `steps`): trashed files go back where they were,
+    the rewritten main.rs gets its original bytes, and copies that duplicate a restored source
+    go (see `undo.restore_reorganization`). A different file at an original path is never
     overwritten: after restoring the others, `TrashError` lists each such pair."""
-    with reorganize_lock(ReorganizePaths(layout)):
-        return _restore(Trash(layout), steps, log)
+    from piano_assets.reorganize.undo import restore_reorganization
+
+    return restore_reorganization(layout, steps=steps, log=log)
 
 
-def _restore(trash: Trash, steps: Collection[str] | None, log: Logger | None) -> TrashOutcome:
+def restore_files(
+    trash: Trash,
+    steps: Collection[str] | None,
+    log: Logger | None,
+    replaceable: Mapping[tuple[str, str], str] | None = None,
+) -> TrashOutcome:
+    """Put the trashed files of `steps` back (the caller holds the lock). `replaceable`:
+    (original path, sha256 of the trashed file) -> sha256 of a derived file that may be
+    replaced at the original path."""
+    replaceable = replaceable or {}
     chosen = _selected(trash.live_records(), steps)
     conflicts: list[str] = []
     restored: list[TrashedRecord] = []
     for record in chosen:
         source = trash.paths.absolute(record.trash_path)
         original = trash.paths.absolute(record.original_path)
+        derived = replaceable.get((record.original_path, record.sha256))
         try:
-            _put_back(source, original, record)
+            _put_back(source, original, record, derived)
         except ReorganizeError as err:
             conflicts.append(str(err))
             continue

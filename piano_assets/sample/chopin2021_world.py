@@ -11,7 +11,9 @@
 * `channel/videos.rss`: the official channel as an RSS feed yt-dlp's generic extractor lists,
   with titles modelled on the real channel ("BRUCE (XIAOYU) LIU – first round (18th Chopin
   Competition, Warsaw)"): diacritics, a name in parentheses, a surname-first title, a whole
-  session (several performers) and items that are not 2021 performances.
+  session (several performers) and items that are not 2021 performances; and stage I videos
+  of two fictional pianists ("SAMPLEPIANIST") whom the curated results lack, as they lack 20
+  real stage I pianists: the catalog derives them (see `chopin2021/derive.py`).
 * `media/*.wav`: synthesized piano-like audio (22.05 kHz stereo, so the tier's conversion to
   24 kHz mono is exercised). Never downloaded; the audio is not the performers' playing.
 
@@ -112,6 +114,27 @@ SAMPLE_VIDEOS: tuple[SampleVideo, ...] = (
         "f-liu-bruce-xiaoyu-01",
     ),
 )
+# Stage I videos of pianists the curated results lack (they list 22 of the 42 eliminated in
+# stage I). The real names are not known from the stored sources, and the sample never puts
+# a result on a real person, so these pianists are fictional and say so ("SAMPLEPIANIST").
+# The catalog derives them (eliminated in stage I, citing the video); one title is written
+# family name first, as the channel writes some.
+DERIVED_VIDEOS: tuple[SampleVideo, ...] = (
+    SampleVideo(
+        "c21-samplepianist-alpha-s1",
+        "ALPHA SAMPLEPIANIST – first round (18th Chopin Competition, Warsaw)",
+        31.0,
+        "Tue, 05 Oct 2021 10:00:00 +0000",
+        "s1-samplepianist-alpha-01",
+    ),
+    SampleVideo(
+        "c21-samplepianist-beta-s1",
+        "SAMPLEPIANIST Beta – first round (18th Chopin Competition, Warsaw)",
+        31.0,
+        "Wed, 06 Oct 2021 10:00:00 +0000",
+        "s1-samplepianist-beta-01",
+    ),
+)
 # Listed, but not single 2021 performances: they belong in the ledger.
 LEDGER_VIDEOS: tuple[SampleVideo, ...] = (
     SampleVideo(
@@ -159,10 +182,10 @@ def build_chopin2021_world(
     _write_site(site, results)
 
     media = world_dir / MEDIA_DIR
-    videos = list(SAMPLE_VIDEOS) + list(LEDGER_VIDEOS)
+    videos = list(SAMPLE_VIDEOS) + list(DERIVED_VIDEOS) + list(LEDGER_VIDEOS)
     if include_missing_video:
         videos.append(MISSING_VIDEO)
-    for seed, video in enumerate(SAMPLE_VIDEOS, start=2021):
+    for seed, video in enumerate((*SAMPLE_VIDEOS, *DERIVED_VIDEOS), start=2021):
         target = media / f"{video.video_id}.wav"
         if not target.exists():
             write_piano_wav(

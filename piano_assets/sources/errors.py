@@ -11,6 +11,15 @@ class UnsupportedUrlError(SourceError, ValueError):
     """A URL whose scheme a client refuses (only http, https and, where allowed, file)."""
 
 
+class OutOfScopeError(UnsupportedUrlError):
+    """A URL outside a crawl's scope (another scheme or host, or outside a file:// folder)."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"refusing {url!r}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
 class VideoUnavailableError(SourceError):
     """The video is gone for good (404, private, removed): retrying will not help.
 
@@ -26,6 +35,17 @@ class VideoUnavailableError(SourceError):
 
 class DownloadError(SourceError):
     """Any other failure of a listing or download (network, rate limit, ffmpeg): worth a retry."""
+
+    def __init__(self, message: str, *, url: str, cause: str, recording_id: str | None = None):
+        super().__init__(message)
+        self.url = url
+        self.cause = cause
+        self.recording_id = recording_id
+
+
+class NotAudioError(SourceError):
+    """The source sent something that is not audio (a web page, JSON, random or damaged bytes):
+    retrying will not help. The message says what came instead, in plain words."""
 
     def __init__(self, message: str, *, url: str, cause: str, recording_id: str | None = None):
         super().__init__(message)

@@ -1,7 +1,8 @@
 """Web pages fetched once and kept raw for provenance, and resumable, verified file downloads.
 
 Standard library only (urllib). Only http, https and file URLs are accepted, and redirects may
-only lead to http or https.
+only lead to http or https. A `PageFetcher` with a `CrawlScope` also refuses any URL, and any
+redirect, outside its scope (another scheme or host, or outside a `file://` folder).
 """
 
 from __future__ import annotations
@@ -28,11 +29,18 @@ from typing import IO, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from piano_assets.engine.files import atomic_write_bytes, atomic_write_text, sha256_file
-from piano_assets.sources.errors import ChecksumMismatchError, FetchError
-from piano_assets.sources.urls import WEB_SCHEMES, file_url_path, require_scheme, url_slug
+from piano_assets.sources.errors import ChecksumMismatchError, FetchError, OutOfScopeError
+from piano_assets.sources.urls import (
+    WEB_SCHEMES,
+    CrawlScope,
+    file_url_path,
+    require_scheme,
+    url_slug,
+)
 
 __all__ = [
     "ChecksumMismatchError",
+    "CrawlScope",
     "FetchError",
     "FetchedPage",
     "PageFetcher",
@@ -68,11 +76,17 @@ class _RetryableError(Exception):
 
 
 class _WebOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only to http(s): urllib's default also follows ftp."""
+    """Follow redirects only to http(s) (urllib's default also follows ftp), within `scope`."""
+
+    def __init__(self, scope: CrawlScope | None = None):
+        super().__init__()
+        self.scope = scope
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
         if urllib.parse.urlsplit(newurl).scheme.lower() not in WEB_SCHEMES:
             raise FetchError(req.full_url, f"redirect to a non-web URL {newurl!r} refused")
+        if self.scope is not None and (reason := self.scope.refusal(newurl)) is not None:
+            raise OutOfScopeError(req.full_url, f"redirect to {newurl} refused: {reason}")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -83,11 +97,17 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _open(url: str, headers: dict[str, str], timeout_s: float) -> HTTPResponse:
-    """Open an http(s) URL; HTTP errors become `FetchError` or `_RetryableError`."""
+def _open(
+    url: str, headers: dict[str, str], timeout_s: float, scope: CrawlScope | None = None
+) -> HTTPResponse:
+    """Open an http(s) URL; HTTP errors become `FetchError` or `_RetryableError`.
+
+    With a `scope`, a redirect out of it raises `OutOfScopeError` before it is followed.
+    """
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 - scheme checked by callers
+    opener = _OPENER if scope is None else urllib.request.build_opener(_WebOnlyRedirects(scope))
     try:
-        return _OPENER.open(request, timeout=timeout_s)
+        return opener.open(request, timeout=timeout_s)
     except urllib.error.HTTPError as err:
         err.close()
         if err.code in _RETRY_STATUSES:
@@ -183,9 +203,11 @@ class PageFetcher:
         max_bytes: int = 20_000_000,
         user_agent: str = DEFAULT_USER_AGENT,
         refresh: bool = False,
+        scope: CrawlScope | None = None,
         logger: logging.Logger | None = None,
     ):
         self.raw_dir = raw_dir
+        self.scope = scope
         self.timeout_s = timeout_s
         self.retries = retries
         self.max_bytes = max_bytes
@@ -200,7 +222,10 @@ class PageFetcher:
         return self.raw_dir / f"{stem}.raw", self.raw_dir / f"{stem}.json"
 
     def fetch(self, url: str) -> FetchedPage:
+        """The page at `url`; `OutOfScopeError` (nothing read) when it lies outside `scope`."""
         require_scheme(url, FETCH_SCHEMES)
+        if self.scope is not None:
+            self.scope.require(url)
         raw_path, record_path = self.cache_paths(url)
         if not self.refresh and (cached := self._from_cache(url, raw_path, record_path)):
             return cached
@@ -269,7 +294,7 @@ class PageFetcher:
                 raise FetchError(url, f"{type(err).__name__}: {err.strerror or err}") from err
             return _Response(body, url, None, mimetypes.guess_type(path.name)[0], None)
         headers = {"User-Agent": self.user_agent, "Accept-Encoding": "identity"}
-        with _open(url, headers, self.timeout_s) as response:
+        with _open(url, headers, self.timeout_s, self.scope) as response:
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 raise self._too_big(url, int(declared))

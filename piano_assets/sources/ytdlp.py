@@ -3,9 +3,14 @@
 Offline (the sample world and the tests), yt-dlp's generic extractor stands in for YouTube: it
 downloads direct media URLs (`http://127.0.0.1:PORT/x.wav`, or `file://` when allowed) and lists
 RSS feeds. Real YouTube needs more than yt-dlp itself: the `yt-dlp-ejs` package and a JavaScript
-runtime (deno, yt-dlp's default) to solve its player challenges. This client does not require
-them; it logs a warning once when a YouTube URL is used without them
-(see `youtube_runtime_problems`).
+runtime (deno) to solve its player challenges. Both come with the dependency
+`yt-dlp[default,deno]` (the `deno` wheel puts the binary in the venv's `bin/`). For YouTube URLs
+the client hands yt-dlp the deno it finds (`find_deno`: a configured path, the wheel's own
+lookup, the interpreter's `bin/`, PATH), so a worker started without the venv on PATH still has
+it; it logs a warning once when something is missing (`youtube_runtime_problems`), and
+`runtime_report` says what yt-dlp itself detects. YouTube also gets pacing by default
+(`YOUTUBE_PACING`: a session is limited to about 300 videos an hour), and optionally a cookies
+file and a PO-token provider (yt-dlp extractor arguments).
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ import logging
 import math
 import os
 import shutil
+import sys
+import sysconfig
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+import urllib.request
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -32,20 +40,27 @@ from yt_dlp.utils import DownloadError as YtDlpDownloadError
 from yt_dlp.utils import smuggle_url, unsmuggle_url
 
 from piano_assets.engine.files import atomic_path, validate_key
-from piano_assets.sources.errors import DownloadError, VideoUnavailableError
-from piano_assets.sources.urls import WEB_SCHEMES, require_scheme
+from piano_assets.sources.errors import DownloadError, NotAudioError, VideoUnavailableError
+from piano_assets.sources.sniff import SNIFF_BYTES, sniff
+from piano_assets.sources.urls import WEB_SCHEMES, file_url_path, require_scheme, url_scheme
 from piano_assets.sources.wav import InvalidWavError, is_complete_wav, read_wav_header
 
 __all__ = [
     "TARGET_CHANNELS",
     "TARGET_SAMPLE_RATE",
+    "YOUTUBE_PACING",
     "DownloadError",
     "DownloadedAudio",
     "ListingEntry",
+    "NotAudioError",
+    "Pacing",
+    "RuntimeReport",
     "VideoUnavailableError",
     "YtDlpClient",
     "entry_from_info",
+    "find_deno",
     "is_gone",
+    "parse_extractor_args",
     "youtube_runtime_problems",
 ]
 
@@ -95,16 +110,102 @@ class DownloadedAudio:
     source_url: str
     title: str | None  # None when nothing was downloaded (the audio was already in place)
     from_archive: bool  # True when nothing was downloaded: the audio was already in place
+    # The duration the source declares (yt-dlp's info['duration']), to compare with the
+    # decoded one; None when it declares none or nothing was downloaded.
+    declared_seconds: float | None = None
 
 
-def youtube_runtime_problems() -> list[str]:
+@dataclass(frozen=True)
+class Pacing:
+    """Pauses yt-dlp makes (its `--sleep-interval`, `--max-sleep-interval`, `--sleep-requests`).
+
+    None: the default (YouTube: `YOUTUBE_PACING`; other hosts: no pause); 0: no pause.
+    """
+
+    sleep_interval_s: float | None = None  # before each download (lower bound when max is set)
+    max_sleep_interval_s: float | None = None  # random pause up to this before each download
+    sleep_requests_s: float | None = None  # between the requests of one extraction
+
+
+# yt-dlp's wiki: YouTube allows a session about 300 videos an hour (one per 12 s on average);
+# it advises 5-10 s between downloads. A guest session gets less than a signed-in one.
+YOUTUBE_PACING = Pacing(sleep_interval_s=5.0, max_sleep_interval_s=10.0, sleep_requests_s=1.0)
+# The extractor arguments of the bgutil PO-token provider plugin (bgutil-ytdlp-pot-provider).
+PO_TOKEN_PROVIDER_EXTRACTOR = "youtubepot-bgutilhttp"  # noqa: S105 - an extractor key
+
+
+@dataclass(frozen=True)
+class RuntimeReport:
+    """What yt-dlp itself detects with the client's options for one URL (its verbose header)."""
+
+    url: str
+    js_runtimes: str  # e.g. "deno-2.9.8", or "none"
+    optional_libraries: str  # e.g. "..., yt_dlp_ejs-0.8.0"
+    problems: list[str] = field(default_factory=list)
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def find_deno(explicit: Path | None = None) -> Path | None:
+    """The deno binary yt-dlp should use, or None.
+
+    An `explicit` path is the only answer when given (None if it is not an executable).
+    Otherwise, in order: the `deno` wheel's own lookup (the venv's scripts folder), the folder
+    of this interpreter (a venv's `bin/`, reached without activating the venv), the
+    interpreter's scripts folder, and PATH.
+    """
+    if explicit is not None:
+        return explicit if _executable(explicit) else None
+    name = "deno" + (sysconfig.get_config_var("EXE") or "")
+    candidates: list[Path] = []
+    try:
+        from deno import find_deno_bin
+
+        candidates.append(Path(find_deno_bin()))
+    except (ImportError, FileNotFoundError):
+        pass
+    candidates.append(Path(sys.executable).parent / name)  # not resolved: the venv's bin/
+    candidates.append(Path(sysconfig.get_path("scripts")) / name)
+    if on_path := shutil.which("deno"):
+        candidates.append(Path(on_path))
+    return next((path for path in candidates if _executable(path)), None)
+
+
+def youtube_runtime_problems(js_runtime_path: Path | None = None) -> list[str]:
     """What real YouTube downloads lack on this machine (empty when nothing is missing)."""
     problems = []
     if importlib.util.find_spec("yt_dlp_ejs") is None:
-        problems.append("the yt-dlp-ejs package is not installed (`pip install yt-dlp-ejs`)")
-    if shutil.which("deno") is None:
-        problems.append("no `deno` on PATH (yt-dlp's default JavaScript runtime)")
+        problems.append("the yt-dlp-ejs package is not installed (install `yt-dlp[default,deno]`)")
+    if find_deno(js_runtime_path) is None:
+        where = (
+            f"{js_runtime_path} is not an executable"
+            if js_runtime_path
+            else ("no deno binary in this interpreter's bin/ nor on PATH")
+        )
+        problems.append(f"no JavaScript runtime for YouTube's challenges: {where}")
     return problems
+
+
+def parse_extractor_args(specs: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    """yt-dlp's `--extractor-args` syntax: "IE_KEY:ARG=VALUE[,VALUE...][;ARG=VALUE...]".
+
+    e.g. ["youtube:player_client=web,mweb;po_token=web.gvs+TOKEN"].
+    """
+    parsed: dict[str, dict[str, list[str]]] = {}
+    for spec in specs:
+        key, sep, arguments = spec.partition(":")
+        if not sep or not key.strip() or "=" not in arguments:
+            raise ValueError(
+                f"extractor argument {spec!r} is not of the form IE_KEY:ARG=VALUE[;ARG=VALUE]"
+            )
+        target = parsed.setdefault(key.strip().lower(), {})
+        for argument in arguments.split(";"):
+            name, _, values = argument.partition("=")
+            if name.strip():
+                target[name.strip().replace("-", "_")] = [v.strip() for v in values.split(",")]
+    return parsed
 
 
 def is_gone(
@@ -271,6 +372,55 @@ class _ProgressLogger:
             self._logger.info("%s: downloading, %.1f MB so far", self._recording_id, done / 1e6)
 
 
+# yt-dlp failures that come from what the source sent (as opposed to the network).
+_CONTENT_FAILURE_MARKERS = (
+    "unsupported url",
+    "did not get any data blocks",
+    "postprocessing",
+    "ffprobe",
+    "ffmpeg",
+    "audio codec",
+    "invalid data",
+    "no valid wav",
+    "conversion of",
+)
+
+
+def _is_content_failure(message: str) -> bool:
+    lowered = message.lower()
+    return any(marker in lowered for marker in _CONTENT_FAILURE_MARKERS)
+
+
+def _scratch_files(work_dir: Path, recording_id: str) -> list[Path]:
+    """Every file in `work_dir` yt-dlp made for `recording_id` ('<id>.<ext>', '.part', ...)."""
+    if not work_dir.is_dir():
+        return []
+    prefix = f"{recording_id}."
+    return [p for p in work_dir.iterdir() if p.name.startswith(prefix) and p.is_file()]
+
+
+def _raw_download(work_dir: Path, recording_id: str) -> Path | None:
+    """The finished raw download of a recording in `work_dir`, if there is one."""
+    finished = [
+        p for p in _scratch_files(work_dir, recording_id) if p.suffix not in (".part", ".ytdl")
+    ]
+    return max(finished, key=lambda p: p.stat().st_size, default=None)
+
+
+def _read_head(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(SNIFF_BYTES)
+
+
+def _clean_scratch(work_dir: Path, recording_id: str, *, keep_partial: bool) -> None:
+    """Delete a recording's scratch files; `keep_partial` keeps an unfinished `.part` (with its
+    `.ytdl` state) so that an interrupted transfer resumes."""
+    for path in _scratch_files(work_dir, recording_id):
+        if keep_partial and (path.suffix in (".part", ".ytdl") or ".part-Frag" in path.name):
+            continue
+        path.unlink(missing_ok=True)
+
+
 def _move_into_place(source: Path, target: Path) -> None:
     """Move `source` onto `target` atomically, across file systems too."""
     with atomic_path(target) as tmp:
@@ -298,6 +448,10 @@ class YtDlpClient:
         logger: logging.Logger | None = None,
         progress_every_s: float = 5.0,
         sleep_between_downloads_s: float | None = None,
+        pacing: Pacing | None = None,
+        js_runtime_path: Path | None = None,
+        po_token_provider_url: str | None = None,
+        extractor_args: dict[str, dict[str, list[str]]] | None = None,
     ):
         self._ffmpeg_location = ffmpeg_location
         self.allow_file_urls = allow_file_urls
@@ -307,8 +461,13 @@ class YtDlpClient:
         self.cookies_file = cookies_file
         self.logger = logger or logging.getLogger(__name__)
         self.progress_every_s = progress_every_s
-        # YouTube limits a session to a few hundred videos an hour; a pause between downloads helps.
-        self.sleep_between_downloads_s = sleep_between_downloads_s
+        # YouTube limits a session to about 300 videos an hour: pace it (YOUTUBE_PACING).
+        if pacing is None and sleep_between_downloads_s is not None:
+            pacing = Pacing(sleep_interval_s=sleep_between_downloads_s)
+        self.pacing = pacing or Pacing()
+        self.js_runtime_path = js_runtime_path
+        self.po_token_provider_url = po_token_provider_url
+        self.extractor_args = extractor_args or {}
         self._warned_youtube = False
 
     @property
@@ -328,7 +487,7 @@ class YtDlpClient:
         `expand_nested`; a video listed twice is kept once, under the first playlist.
         """
         self._check_url(url)
-        info = self._extract(url, self._options(extract_flat="in_playlist"))
+        info = self._extract(url, self.options_for(url, extract_flat="in_playlist"))
         unique: dict[str, ListingEntry] = {}
         for entry in self._collect(info, playlist=None, depth=0, expand_nested=expand_nested):
             unique.setdefault(entry.video_id, entry)
@@ -350,7 +509,10 @@ class YtDlpClient:
                     entry, playlist=title, depth=depth + 1, expand_nested=expand_nested
                 )
             elif expand_nested and depth < _MAX_NESTING and _names_a_playlist(entry):
-                nested = self._extract(str(entry["url"]), self._options(extract_flat="in_playlist"))
+                nested_url = str(entry["url"])
+                nested = self._extract(
+                    nested_url, self.options_for(nested_url, extract_flat="in_playlist")
+                )
                 yield from self._collect(
                     nested, playlist=title, depth=depth + 1, expand_nested=expand_nested
                 )
@@ -399,7 +561,41 @@ class YtDlpClient:
                 from_archive=True,
             )
         converted.unlink(missing_ok=True)
+        try:
+            info = self._download_into_place(url, out_path, recording_id, archive_file, work_dir)
+        except Exception as err:
+            # Say in plain words what came instead of audio, then leave no raw bytes behind;
+            # only an interrupted transfer keeps its .part, to resume on the next call.
+            plain = self._not_audio(err, url, recording_id, work_dir)
+            resumable = plain is None and isinstance(err, DownloadError)
+            resumable = resumable and not _is_content_failure(str(err))
+            _clean_scratch(work_dir, recording_id, keep_partial=resumable)
+            if plain is not None:
+                raise plain from err
+            raise
+        _clean_scratch(work_dir, recording_id, keep_partial=False)
+        header = read_wav_header(out_path)
+        self.logger.info("%s: audio ready at %s (%.1f s)", recording_id, out_path, header.seconds)
+        duration = info.get("duration")
+        return DownloadedAudio(
+            video_id=str(info.get("id") or recording_id),
+            path=out_path,
+            source_url=url,
+            title=info.get("title"),
+            from_archive=False,
+            declared_seconds=float(duration) if isinstance(duration, (int, float)) else None,
+        )
 
+    def _download_into_place(
+        self,
+        url: str,
+        out_path: Path,
+        recording_id: str,
+        archive_file: Path | None,
+        work_dir: Path,
+    ) -> dict[str, Any]:
+        """Download, convert and check; the converted WAV is renamed onto `out_path` only
+        when it is whole. Returns yt-dlp's info dict."""
         target_url = self._with_stable_id(url, recording_id)
         info, produced, archived = self._run_download(
             target_url, url, recording_id, work_dir, archive_file
@@ -421,15 +617,50 @@ class YtDlpClient:
             )
         self._check_converted(produced, url, recording_id)
         _move_into_place(produced, out_path)
-        header = read_wav_header(out_path)
-        self.logger.info("%s: audio ready at %s (%.1f s)", recording_id, out_path, header.seconds)
-        return DownloadedAudio(
-            video_id=str(info.get("id") or recording_id),
-            path=out_path,
-            source_url=url,
-            title=info.get("title"),
-            from_archive=False,
+        return info
+
+    def _not_audio(
+        self, err: Exception, url: str, recording_id: str, work_dir: Path
+    ) -> NotAudioError | None:
+        """A NotAudioError in plain words when the failure came from what the source sent."""
+        if not isinstance(err, DownloadError) or not _is_content_failure(err.cause):
+            return None
+        clean, _ = unsmuggle_url(url, {})
+        raw = _raw_download(work_dir, recording_id)
+        head = _read_head(raw) if raw is not None else self._peek(clean)
+        if head is None:
+            return None
+        found = sniff(head)
+        local = url_scheme(clean) == "file"
+        if found.media is not None:
+            what = f"{found.what} that cannot be decoded (damaged or cut short)"
+        else:
+            what = found.what
+        where = f"the file holds {what}" if local else f"the server sent {what}"
+        return NotAudioError(
+            f"recording {recording_id} from {url} is not audio: {where}",
+            url=url,
+            recording_id=recording_id,
+            cause=where,
         )
+
+    def _peek(self, url: str) -> bytes | None:
+        """The first bytes at a direct media URL (the generic extractor's), else None."""
+        if _extractor_for(url).ie_key() != _GENERIC_KEY:
+            return None
+        if url_scheme(url) == "file":
+            try:
+                return _read_head(file_url_path(url))
+            except (OSError, ValueError):
+                return None
+        request = urllib.request.Request(  # noqa: S310 - http(s) only, checked by _check_url
+            url, headers={"Accept-Encoding": "identity"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.socket_timeout_s) as response:  # noqa: S310
+                return response.read(SNIFF_BYTES)
+        except (OSError, ValueError):
+            return None
 
     def _run_download(
         self,
@@ -440,7 +671,7 @@ class YtDlpClient:
         archive_file: Path | None,
     ) -> tuple[dict[str, Any] | None, Path | None, bool]:
         """(info, produced file, whether the archive listed the video and nothing was fetched)."""
-        params = self._download_options(recording_id, work_dir, archive_file)
+        params = self._download_options(url, recording_id, work_dir, archive_file)
         with yt_dlp.YoutubeDL(params) as ydl:
             try:
                 # process=False: learn what the URL is before resolving anything it lists.
@@ -494,6 +725,101 @@ class YtDlpClient:
 
     # -- options and helpers -------------------------------------------------------------------
 
+    def options_for(self, url: str, **extra: Any) -> dict[str, Any]:
+        """yt-dlp's options for `url`: the common ones, plus for YouTube the JS runtime, the
+        pacing (YOUTUBE_PACING unless set), the PO-token provider; cookies and extractor
+        arguments wherever given. Warns once when YouTube lacks its runtime."""
+        params = self._options(**extra)
+        clean, _ = unsmuggle_url(url, {})
+        youtube = _is_youtube(clean)
+        if self.cookies_file is not None:
+            if not self.cookies_file.is_file():
+                raise DownloadError(
+                    f"cookies file {self.cookies_file} does not exist (setting "
+                    "PIANO_ASSETS_YTDLP_COOKIES_FILE): export one from a browser in Netscape "
+                    "format, or unset it",
+                    url=url,
+                    cause="missing cookies file",
+                )
+            params["cookiefile"] = str(self.cookies_file)
+        extractor_args = {key: dict(value) for key, value in self.extractor_args.items()}
+        if youtube:
+            self._warn_once_without_runtime()
+            deno = find_deno(self.js_runtime_path)
+            # The path given explicitly, so yt-dlp needs neither PATH nor the venv's scripts
+            # folder; a wrong explicit path is passed on so yt-dlp reports it as missing.
+            path = deno or self.js_runtime_path
+            params["js_runtimes"] = {"deno": {"path": str(path)}} if path else {"deno": {}}
+            if self.po_token_provider_url:
+                extractor_args.setdefault(PO_TOKEN_PROVIDER_EXTRACTOR, {})["base_url"] = [
+                    self.po_token_provider_url
+                ]
+        params.update(self._pacing_options(youtube, url_scheme_is_file=clean.startswith("file:")))
+        if extractor_args:
+            params["extractor_args"] = extractor_args
+        params.update(extra)
+        return params
+
+    def _pacing_options(self, youtube: bool, *, url_scheme_is_file: bool) -> dict[str, float]:
+        """yt-dlp's sleep options: what `pacing` sets, else the host's default (YouTube's)."""
+        if url_scheme_is_file:
+            return {}
+        default, chosen = (YOUTUBE_PACING if youtube else Pacing()), self.pacing
+        if chosen.sleep_interval_s is None:
+            sleep = default.sleep_interval_s
+            longest = chosen.max_sleep_interval_s or default.max_sleep_interval_s
+        else:  # set explicitly: a fixed pause unless a maximum is set too; 0: none
+            sleep, longest = chosen.sleep_interval_s, chosen.max_sleep_interval_s
+        requests = chosen.sleep_requests_s
+        requests = default.sleep_requests_s if requests is None else requests
+        options: dict[str, float] = {}
+        if sleep:
+            options["sleep_interval"] = float(sleep)
+            if longest and longest > sleep:
+                options["max_sleep_interval"] = float(longest)
+        if requests:
+            options["sleep_interval_requests"] = float(requests)
+        return options
+
+    def runtime_report(self, url: str) -> RuntimeReport:
+        """What yt-dlp detects with this client's options for `url`: it prints a verbose
+        header (JS runtimes, optional libraries) when it starts; nothing is fetched."""
+        lines: dict[str, str] = {}
+
+        class _Header:
+            def debug(self, message: str) -> None:
+                name, sep, value = message.removeprefix("[debug] ").partition(": ")
+                if sep:
+                    lines[name] = value
+
+            def info(self, message: str) -> None: ...
+
+            def warning(self, message: str) -> None: ...
+
+            def error(self, message: str) -> None: ...
+
+        params = self.options_for(url)
+        params.update(verbose=True, logger=_Header(), quiet=False)
+        with yt_dlp.YoutubeDL(params):
+            pass
+        return RuntimeReport(
+            url=url,
+            js_runtimes=lines.get("JS runtimes", "unknown"),
+            optional_libraries=lines.get("Optional libraries", ""),
+            problems=youtube_runtime_problems(self.js_runtime_path) if _is_youtube(url) else [],
+        )
+
+    def _warn_once_without_runtime(self) -> None:
+        if self._warned_youtube:
+            return
+        self._warned_youtube = True
+        if problems := youtube_runtime_problems(self.js_runtime_path):
+            self.logger.warning(
+                "YouTube downloads will fail without them: %s. Install `yt-dlp[default,deno]` "
+                "into this environment or set PIANO_ASSETS_YTDLP_JS_RUNTIME_PATH",
+                "; ".join(problems),
+            )
+
     def _options(self, **extra: Any) -> dict[str, Any]:
         params: dict[str, Any] = {
             "logger": _LogAdapter(self.logger),
@@ -510,17 +836,16 @@ class YtDlpClient:
         }
         if self.rate_limit_bps:
             params["ratelimit"] = self.rate_limit_bps
-        if self.cookies_file is not None:
-            params["cookiefile"] = str(self.cookies_file)
         params.update(extra)
         return params
 
     def _download_options(
-        self, recording_id: str, work_dir: Path, archive_file: Path | None
+        self, url: str, recording_id: str, work_dir: Path, archive_file: Path | None
     ) -> dict[str, Any]:
         if archive_file is not None:
             archive_file.parent.mkdir(parents=True, exist_ok=True)
-        params = self._options(
+        return self.options_for(
+            url,
             format="bestaudio/best",
             outtmpl={"default": f"{recording_id}.%(ext)s"},
             paths={"home": str(work_dir), "temp": str(work_dir)},
@@ -539,20 +864,10 @@ class YtDlpClient:
             },
             progress_hooks=[_ProgressLogger(self.logger, recording_id, self.progress_every_s)],
         )
-        if self.sleep_between_downloads_s:
-            params["sleep_interval"] = self.sleep_between_downloads_s
-        return params
 
     def _check_url(self, url: str) -> None:
         allowed = WEB_SCHEMES | {"file"} if self.allow_file_urls else WEB_SCHEMES
         require_scheme(url, allowed)
-        if not self._warned_youtube and _is_youtube(url):
-            self._warned_youtube = True
-            if problems := youtube_runtime_problems():
-                self.logger.warning(
-                    "YouTube downloads will likely fail: %s. See yt-dlp's EJS wiki page.",
-                    "; ".join(problems),
-                )
 
     @staticmethod
     def _with_stable_id(url: str, recording_id: str) -> str:
