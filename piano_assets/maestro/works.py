@@ -180,7 +180,7 @@ SONATA_NUMBERS: dict[str, dict[int, str]] = {
 # in threes, pairs); any other "No." after a Beethoven opus is a number within a set.
 _BEETHOVEN_SONATA_SETS = {2, 10, 14, 27, 31, 49}
 # Searle's catalogue lists Liszt's original works below S. 350, his arrangements from there on.
-_SEARLE_ARRANGEMENTS = 350
+_SEARLE = 350
 # Liszt's numbered sets named in titles without their S. number (Searle catalogue).
 _LISZT_NUMBERED = (
     (re.compile(r"transcendental etude no\.? (\d+)"), "s139"),
@@ -420,52 +420,59 @@ def _opus_reading(folded: str) -> tuple[int, str, list[int]] | None:
     return int(match.group(1)), match.group(2) or "", numbers
 
 
+def _system_catalogue(system: str, folded: str) -> tuple[str | None, list[int], str]:
+    """One catalogue system's number in a title, checked against the title's other numbers."""
+    if system == "hob":
+        hob = _HOBOKEN.search(folded)
+        return (f"hob{hob.group(1)}-{hob.group(2)}", [], "") if hob else (None, [], "")
+    match = _CATALOGUES[system].search(folded)
+    if not match:
+        return None, [], ""
+    after = _NUMBERS_AFTER.match(folded, match.end())
+    numbers = _numbers(after.group(1)) if after else []
+    opus = _opus_reading(folded)
+    if opus and not numbers:
+        numbers = opus[2]  # "Impromptu Op. 90 No. 3, D899": the number follows the opus
+    number = int(match.group(1))
+    if system == "d" and opus and SCHUBERT_OPUS_TO_D.get(opus[0]) != number:
+        return None, [], f"D. {number} disagrees with Op. {opus[0]}"
+    wtc, how = _wtc_bwv(folded) if system == "bwv" else (None, "")
+    if wtc and wtc != number:
+        return None, [], f"BWV {number} disagrees with {how} (BWV {wtc})"
+    return f"{system}{number}", numbers, ""
+
+
+def _bach_catalogue(folded: str) -> tuple[str | None, list[int], str]:
+    """BWV from a WTC title's book and key, or from a numbered suite or partita."""
+    bwv, how = _wtc_bwv(folded)
+    if bwv:
+        return f"bwv{bwv}", [], f"BWV from {how}"
+    suite = _BACH_NUMBERED.search(folded)
+    if suite:
+        first = _BACH_SETS[suite.group(1)] + int(suite.group(2)) - 1
+        return f"bwv{first}", [], f"{suite.group(1).title()} No. {suite.group(2)}"
+    return None, [], ""
+
+
 def _catalogue(slugs: list[str], folded: str) -> tuple[str | None, list[int], str]:
     """The catalogue id (without numbers) and the set numbers a title names, and a note."""
+    for system in [s for slug in slugs for s in _COMPOSER_CATALOGUES.get(slug, ())]:
+        found, numbers, note = _system_catalogue(system, folded)
+        if found or note:
+            return found, numbers, note
     base = slugs[0]
-    systems = [s for slug in slugs for s in _COMPOSER_CATALOGUES.get(slug, ())]
-    for system in systems:
-        if system == "hob":
-            hob = _HOBOKEN.search(folded)
-            if hob:
-                return f"hob{hob.group(1)}-{hob.group(2)}", [], ""
-            continue
-        match = _CATALOGUES[system].search(folded)
-        if match:
-            after = _NUMBERS_AFTER.match(folded, match.end())
-            numbers = _numbers(after.group(1)) if after else []
-            opus = _opus_reading(folded)
-            note = ""
-            if opus and not numbers:
-                numbers = opus[2]  # "Impromptu Op. 90 No. 3, D899": the number follows the opus
-            if system == "d" and opus and SCHUBERT_OPUS_TO_D.get(opus[0]) != int(match.group(1)):
-                return None, [], f"D. {match.group(1)} disagrees with Op. {opus[0]}"
-            if system == "bwv":
-                wtc, how = _wtc_bwv(folded)
-                if wtc and wtc != int(match.group(1)):
-                    return None, [], f"BWV {match.group(1)} disagrees with {how} (BWV {wtc})"
-            return f"{system}{match.group(1)}", numbers, note
     if base == "bach":
-        bwv, how = _wtc_bwv(folded)
-        if bwv:
-            return f"bwv{bwv}", [], f"BWV from {how}"
-        suite = _BACH_NUMBERED.search(folded)
-        if suite:
-            first = _BACH_SETS[suite.group(1)]
-            return (
-                f"bwv{first + int(suite.group(2)) - 1}",
-                [],
-                f"{suite.group(1).title()} No. {suite.group(2)}",
-            )
+        return _bach_catalogue(folded)
     opus = _opus_reading(folded)
-    if opus:
-        number, letter, numbers = opus
-        if base == "schubert":
-            if number in SCHUBERT_OPUS_TO_D:
-                return f"d{SCHUBERT_OPUS_TO_D[number]}", numbers, f"D from Op. {number}"
+    if opus is None:
+        return None, [], ""
+    number, letter, numbers = opus
+    if base == "schubert":  # Schubert's works are known by their Deutsch numbers
+        deutsch = SCHUBERT_OPUS_TO_D.get(number)
+        if deutsch is None:
             return None, [], f"Schubert Op. {number} has no known D number here"
-        return f"op{number}{letter}", numbers, ""
-    return None, [], ""
+        return f"d{deutsch}", numbers, f"D from Op. {number}"
+    return f"op{number}{letter}", numbers, ""
 
 
 def _named_numbers(slug: str, folded: str) -> tuple[str | None, str]:
@@ -488,52 +495,8 @@ def _named_numbers(slug: str, folded: str) -> tuple[str | None, str]:
     return None, ""
 
 
-def read_title(canonical_composer: str, title: str) -> TitleReading:
-    """The rules: a work id and a scope from the title's text and catalogue numbers."""
-    slugs = composer_slugs(canonical_composer)
-    base = slugs[0]
-    folded = fold(title)
-    catalogue, numbers, note = _catalogue(slugs, folded)
-    if catalogue is not None and len(numbers) == 1:
-        catalogue, numbers = f"{catalogue}no{numbers[0]}", []
-    named, named_note = _named_numbers(base, folded)
-    if named is not None:
-        if catalogue is None:
-            catalogue, note = named, named_note
-        elif named.startswith(catalogue + "no") and not numbers:
-            catalogue = named  # "Hungarian Rhapsody No. 9, S. 244": the number is the set's
-        elif named != catalogue:
-            return TitleReading(
-                work_id=None,
-                scope=UNKNOWN_SCOPE,
-                note=f"catalogue {catalogue} disagrees with {named_note} ({named})",
-            )
-    if catalogue is None:
-        return TitleReading(work_id=None, scope=UNKNOWN_SCOPE, note=note or "no catalogue number")
-    if base == "beethoven" and "sonata" in folded:
-        opus = re.fullmatch(r"op(\d+)[a-z]?(?:no(\d+))?", catalogue)
-        if opus and opus.group(2) and int(opus.group(1)) not in _BEETHOVEN_SONATA_SETS:
-            return TitleReading(
-                work_id=None,
-                scope=UNKNOWN_SCOPE,
-                note=f"Op. {opus.group(1)} is one sonata, yet the title adds No. {opus.group(2)}",
-            )
-    movements = _movements(folded)
-    author = base if len(slugs) == 1 else "-".join(slugs)
-    searle = re.fullmatch(r"s(\d+)(?:no\d+)?", catalogue)
-    if (
-        len(slugs) > 1
-        and "liszt" in slugs
-        and searle
-        and int(searle.group(1)) >= _SEARLE_ARRANGEMENTS
-    ):
-        author = "liszt"  # Searle 350+: Liszt's transcriptions and paraphrases, his own works
-    if f"{author}:{catalogue}" in _SETS_WITH_PARTS and movements:
-        numbers, movements = movements, []
-        if len(numbers) == 1:
-            catalogue, numbers = f"{catalogue}no{numbers[0]}", []
-    if base == "bach" and "suite" in folded and re.search(r"\bprelude\b", folded):
-        movements = [1]  # the Prelude opens every English Suite
+def _scope(folded: str, movements: list[int], numbers: list[int]) -> str:
+    """The scope a title's text claims: movements, set numbers, an excerpt, or complete."""
     scope = COMPLETE
     if movements:
         scope = f"movements:{format_numbers(movements)}"
@@ -542,9 +505,65 @@ def read_title(canonical_composer: str, title: str) -> TitleReading:
     if _SELECTION.search(folded) or (_FROM_SET.search(folded) and not numbers):
         scope = EXCERPT
     if _COMPLETE.search(folded) and scope != COMPLETE:
+        return UNKNOWN_SCOPE  # "(Complete)" and a part at once: the title contradicts itself
+    return scope
+
+
+def _author(slugs: list[str], catalogue: str) -> str:
+    """Whose catalogue names the work: the composer, an arrangement, or Liszt's own S. 350+."""
+    searle = re.fullmatch(r"s(\d+)(?:no\d+)?", catalogue)
+    if len(slugs) > 1 and "liszt" in slugs and searle and int(searle.group(1)) >= _SEARLE:
+        return "liszt"  # Liszt's transcriptions and paraphrases are his own works
+    return slugs[0] if len(slugs) == 1 else "-".join(slugs)
+
+
+def _agreed_catalogue(
+    base: str, folded: str, catalogue: str | None, numbers: list[int]
+) -> tuple[str | None, str]:
+    """The catalogue once a number the title names ('Sonata No. 3') agrees with it."""
+    named, named_note = _named_numbers(base, folded)
+    if named is None or named == catalogue:
+        return catalogue, ""
+    if catalogue is None:
+        return named, named_note
+    if named.startswith(catalogue + "no") and not numbers:
+        return named, ""  # "Hungarian Rhapsody No. 9, S. 244": the number is the set's
+    return None, f"catalogue {catalogue} disagrees with {named_note} ({named})"
+
+
+def read_title(canonical_composer: str, title: str) -> TitleReading:
+    """The rules: a work id and a scope from the title's text and catalogue numbers."""
+    slugs = composer_slugs(canonical_composer)
+    base = slugs[0]
+    folded = fold(title)
+    movements = _movements(folded)
+    if base == "bach" and "suite" in folded and re.search(r"\bprelude\b", folded):
+        movements = [1]  # the Prelude opens every English Suite
+    catalogue, numbers, note = _catalogue(slugs, folded)
+    if catalogue is not None and len(numbers) == 1:
+        catalogue, numbers = f"{catalogue}no{numbers[0]}", []
+    catalogue, disagreement = _agreed_catalogue(base, folded, catalogue, numbers)
+    note = disagreement or note
+    if catalogue is None:
         return TitleReading(
-            work_id=None, scope=UNKNOWN_SCOPE, note=f"'(Complete)' but the title also says {scope}"
+            work_id=None, scope=_scope(folded, movements, []), note=note or "no catalogue number"
         )
+    opus = re.fullmatch(r"op(\d+)[a-z]?(?:no(\d+))?", catalogue)
+    single = opus and opus.group(2) and int(opus.group(1)) not in _BEETHOVEN_SONATA_SETS
+    if base == "beethoven" and "sonata" in folded and single:
+        return TitleReading(
+            work_id=None,
+            scope=_scope(folded, movements, []),
+            note=f"Op. {opus.group(1)} is one sonata, yet the title adds No. {opus.group(2)}",
+        )
+    author = _author(slugs, catalogue)
+    if f"{author}:{catalogue}" in _SETS_WITH_PARTS and movements:
+        numbers, movements = movements, []  # a prelude of a book is a piece of its own
+        if len(numbers) == 1:
+            catalogue, numbers = f"{catalogue}no{numbers[0]}", []
+    scope = _scope(folded, movements, numbers)
+    if scope == UNKNOWN_SCOPE:
+        return TitleReading(work_id=None, scope=scope, note="'(Complete)' and a part at once")
     return TitleReading(work_id=f"{author}:{catalogue}", scope=scope, note=note)
 
 
@@ -619,7 +638,7 @@ def resolve_title(
         composer=entry.composer_corrected or canonical_composer,
         work_id=entry.work,
         families=families,
-        title_scope=(scope or reading.scope) if entry.work else UNKNOWN_SCOPE,
+        title_scope=(scope or reading.scope) if entry.work else UNKNOWN_SCOPE,  # rules read it
         movements=entry.movements,
         resolution=OVERRIDE if entry.work else UNRESOLVED,
         error=entry.error,
