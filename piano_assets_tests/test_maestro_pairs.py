@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -23,12 +22,8 @@ from piano_assets.maestro.pairs import (
     pair_stats,
 )
 from piano_assets.maestro.pieces import build_piece_map
+from piano_assets_tests.maestro_helpers import REAL_CSV, needs_real_csv
 
-REAL_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "maestro-v3.0.0.csv"
-needs_real_csv = pytest.mark.skipif(
-    not REAL_CSV.is_file(),
-    reason=f"real MAESTRO v3 metadata not found at {REAL_CSV} (../shared/data beside the repo)",
-)
 POLICY = SegmentPolicy(segment_seconds=30.0, min_tail_seconds=5.0)
 
 

@@ -20,12 +20,7 @@ from piano_assets.maestro.pieces import (
     piece_stats,
     read_atepp_performers,
 )
-
-REAL_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "maestro-v3.0.0.csv"
-needs_real_csv = pytest.mark.skipif(
-    not REAL_CSV.is_file(),
-    reason=f"real MAESTRO v3 metadata not found at {REAL_CSV} (../shared/data beside the repo)",
-)
+from piano_assets_tests.maestro_helpers import REAL_CSV, needs_real_csv
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,7 @@ def read_source_metadata(paths: MaestroPaths, source_path: Path | None) -> tuple
 def write_recordings(
     paths: MaestroPaths, frame: pl.DataFrame, source: str, added: list[str]
 ) -> records.RecordingsManifest:
+    source = paths.relative(source)
     digest = write_parquet(frame, paths.recordings_table, {"metadata_source": source})
     manifest = records.RecordingsManifest(
         metadata_source=source,
@@ -244,7 +245,7 @@ def convert_recording_audio(
         recording_id=recording_id,
         audio_filename=row["audio_filename"],
         source_kind=fetched.source_kind,
-        source_path=fetched.source_path,
+        source_path=paths.relative(fetched.source_path),
         member=fetched.member,
         source_bytes=fetched.bytes,
         source_sample_rate=original.sample_rate if original else None,
