@@ -139,11 +139,13 @@ def judge(pairs: pl.DataFrame, grouped: pl.DataFrame, truth: pl.DataFrame) -> di
 
 
 def _groups(grouped: pl.DataFrame, truth: pl.DataFrame) -> dict[str, int]:
-    # An unresolved title is a group of its own (it never pairs positively).
+    # An unresolved title is a group of its own, which never pairs positively.
     performers = grouped.group_by(pl.coalesce("work_id", "piece_id")).agg(
-        pl.col("recital_id").n_unique().alias("performers"), pl.len().alias("recordings")
+        pl.col("recital_id").n_unique().alias("performers"),
+        pl.len().alias("recordings"),
+        (pl.col("resolution") != UNRESOLVED).all().alias("pairable"),
     )
-    multi = performers.filter(pl.col("performers") >= 2)
+    multi = performers.filter((pl.col("performers") >= 2) & pl.col("pairable"))
     pairs = grouped.select("recording_id", pl.col("work_id").alias("group")).join(
         truth.select("recording_id", "work_id"), on="recording_id"
     )

@@ -123,7 +123,8 @@ def recital_key(audio_filename: str) -> str:
     with neither (2017) fall back to the source recording, `session_key`.
     """
     stem = PurePosixPath(audio_filename).stem
-    midi, _, audio = stem.partition("--")
+    midi, separator, audio = stem.partition("--")
+    audio = audio if separator else stem  # a name without a MIDI part is all audio
     found = _RECITAL.search(audio) or (_RECITAL.search(midi) if "AUDIO_R" in audio else None)
     if found is None:
         return session_key(audio_filename)
