@@ -133,7 +133,8 @@ def test_audit_before_is_main_and_after_has_no_wrong_pair(
     before, after = audit(read_maestro_metadata(REAL_CSV))
     assert before.positives == legacy.positives
     assert before.negatives_within_a_work > 0
-    assert before.positives_across_scopes > before.positives_movement_against_whole > 0
+    assert before.positives_across_scopes > before.positives_part_against_whole
+    assert before.positives_part_against_whole > before.positives_movement_file_against_whole > 0
     assert before.groups_of_one_work_still_split > 0
     assert (after.negatives_within_a_work, after.positives_across_scopes) == (0, 0)
     assert after.groups_of_one_work_still_split == after.works_split_over_2_plus_groups == 0

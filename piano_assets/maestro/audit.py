@@ -15,7 +15,10 @@ figures). *After* is the work identity. Both are judged with the work identity:
   counts only identical works;
 * **positives across scopes**: positive pairs whose two performances hold different parts of
   the work, aligned by relative position: a movement file against a whole sonata, an excerpt,
-  an unresolved title, two different works.
+  an unresolved title, two different works. Of them, *part against whole*: one side the
+  complete work, the other a movement, some movement files of a performance, or a performance
+  far shorter than the work's others (an excerpt by the duration check); *movement file
+  against whole*: the other side is some of the files a recital's performance was cut into.
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ class AuditFigures(BaseModel):
     negatives_within_a_work: int
     negatives_with_the_same_work_id: int
     positives_across_scopes: int
-    positives_movement_against_whole: int
+    positives_part_against_whole: int
+    positives_movement_file_against_whole: int
     positives_performer_assumed: int
 
 
@@ -122,19 +126,22 @@ def judge(pairs: pl.DataFrame, grouped: pl.DataFrame, truth: pl.DataFrame) -> di
     same_id = sum(works[a] is not None and works[a] == works[b] for a, b in ids)
     scopes = _effective_scopes(grouped, truth)
     positives = pairs.filter(pl.col("label") == POSITIVE)
-    across = movement_whole = 0
+    across = part_whole = file_whole = 0
     for a, b in positives.select("anchor_performance_id", "other_performance_id").iter_rows():
         sa, sb = scopes[a], scopes[b]
         fine = sa == sb and sa != UNRESOLVED and positive_eligible(sa.split("|")[1])
         if not fine:
             across += 1
             kinds = {sa.split("|")[-1], sb.split("|")[-1]}
-            movement_whole += COMPLETE in kinds and len(kinds) == 2 and UNRESOLVED not in kinds
+            whole = COMPLETE in kinds and len(kinds) == 2 and UNRESOLVED not in kinds
+            part_whole += whole
+            file_whole += whole and PART in kinds
     return {
         "negatives_within_a_work": within,
         "negatives_with_the_same_work_id": same_id,
         "positives_across_scopes": across,
-        "positives_movement_against_whole": movement_whole,
+        "positives_part_against_whole": part_whole,
+        "positives_movement_file_against_whole": file_whole,
     }
 
 
