@@ -220,7 +220,7 @@ def build_piece_map(
     works = resolve_works(recordings).rename(
         {"composer": "work_composer", "families": "work_families", "error": "maestro_error",
          "reason": "resolution_reason"}
-    ).drop("movements")  # fmt: skip
+    )  # fmt: skip
     frame = (
         recordings.select(
             "recording_id",

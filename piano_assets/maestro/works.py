@@ -33,7 +33,7 @@ from typing import Literal
 
 import polars as pl
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 RULE = "rule"
 OVERRIDE = "override"
@@ -240,7 +240,6 @@ class WorkOverride(BaseModel):
     composer_corrected: str | None = None  # the real composer when MAESTRO names another
     families: list[str] = []  # extra families negatives must avoid (versions, the set)
     candidates: list[str] = []  # unresolved: the works it may be (they guard negatives)
-    movements: int | None = Field(default=None, ge=1)  # movements of the complete work
     error: str  # the kind of MAESTRO error, e.g. "consecutive-catalogue-numbers"
     reason: str
     citation: str | None = None
@@ -593,7 +592,6 @@ class WorkRow(BaseModel):
     work_id: str | None
     families: list[str]
     title_scope: str
-    movements: int | None
     resolution: str
     error: str | None
     reason: str
@@ -619,7 +617,6 @@ def resolve_title(
             work_id=reading.work_id,
             families=default_families(reading.work_id) if reading.work_id else [],
             title_scope=reading.scope,
-            movements=None,
             resolution=RULE if resolved else UNRESOLVED,
             error=None,
             reason=reading.note or ("catalogue number in the title" if resolved else ""),
@@ -639,7 +636,6 @@ def resolve_title(
         work_id=entry.work,
         families=families,
         title_scope=(scope or reading.scope) if entry.work else UNKNOWN_SCOPE,  # rules read it
-        movements=entry.movements,
         resolution=OVERRIDE if entry.work else UNRESOLVED,
         error=entry.error,
         reason=entry.reason,
@@ -654,7 +650,6 @@ WORKS_SCHEMA: dict[str, pl.DataType] = {
     "work_id": pl.String(),
     "families": pl.List(pl.String()),
     "title_scope": pl.String(),
-    "movements": pl.Int64(),
     "resolution": pl.String(),
     "error": pl.String(),
     "reason": pl.String(),
