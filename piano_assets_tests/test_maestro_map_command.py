@@ -1,4 +1,5 @@
-"""`piano-assets maestro-map METADATA OUT`: the piece map from a metadata file alone."""
+"""`piano-assets maestro-map METADATA OUT`, and the map and pair checks on tables written from
+metadata alone (no audio)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,91 @@ def test_the_command_on_the_real_csv(tmp_path: Path, capsys: pytest.CaptureFixtu
     printed = capsys.readouterr().out
     assert "856 raw titles -> 762 normalized" in printed
     assert f"{table['work_id'].drop_nulls().n_unique()} works" in printed
+
+
+def test_unresolved_titles_fail_the_titles_check_as_a_warning(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from piano_assets.layout import ModelRepoLayout
+    from piano_assets.maestro.checks import maestro_titles_resolved
+    from piano_assets.maestro.outputs import map_from_metadata
+    from piano_assets.maestro.paths import MaestroPaths
+    from piano_assets.maestro.tables import write_parquet
+    from piano_assets.resources import ModelRepoResource
+
+    rows = sample_metadata()
+    metadata = tmp_path / "maestro.csv"
+    rows.with_columns(
+        pl.when(pl.col("canonical_title") == "Berceuse Op. 57")
+        .then(pl.lit("Nocturne in Db"))
+        .otherwise(pl.col("canonical_title"))
+        .alias("canonical_title")
+    ).write_csv(metadata)
+    layout = ModelRepoLayout(tmp_path / "repo")
+    paths = MaestroPaths(layout)
+    write_parquet(map_from_metadata(metadata), paths.piece_map_table, {})
+    result = maestro_titles_resolved(
+        model_repo=ModelRepoResource(root=str(layout.root), dry_run=False)
+    )
+    assert not result.passed
+    assert result.severity == dg.AssetCheckSeverity.WARN
+    assert result.description.startswith("1 of 6 titles unresolved (1 recordings")
+    assert "Nocturne in Db" in str(result.metadata["unresolved"].value)
+
+
+def test_the_pair_checks_fail_on_wrong_pairs(tmp_path: Path) -> None:
+    from piano_assets.engine import SegmentPolicy
+    from piano_assets.engine.files import sha256_file
+    from piano_assets.layout import ModelRepoLayout
+    from piano_assets.maestro import records
+    from piano_assets.maestro.adapter import planned_segments
+    from piano_assets.maestro.checks import (
+        maestro_no_negative_within_work,
+        maestro_no_positive_across_scopes,
+        maestro_pairs_respect_splits,
+    )
+    from piano_assets.maestro.metadata import read_maestro_metadata
+    from piano_assets.maestro.outputs import map_from_metadata
+    from piano_assets.maestro.pairs import NEGATIVE, POSITIVE, PairPolicy, build_pairs, pair_stats
+    from piano_assets.maestro.paths import MaestroPaths
+    from piano_assets.maestro.pieces import split_leakage
+    from piano_assets.maestro.tables import write_parquet
+    from piano_assets.resources import ModelRepoResource
+
+    metadata = tmp_path / "maestro.csv"
+    sample_metadata().write_csv(metadata)
+    layout = ModelRepoLayout(tmp_path / "repo")
+    paths = MaestroPaths(layout)
+    piece_map = map_from_metadata(metadata)
+    write_parquet(piece_map, paths.piece_map_table, {})
+    segments = planned_segments(read_maestro_metadata(metadata), SegmentPolicy(30.0, 5.0))
+    policy = PairPolicy(allow_cross_split=False)
+    pairs = build_pairs(segments, piece_map, PairPolicy(allow_cross_split=True))
+    assert (pairs["anchor_split"] != pairs["other_split"]).any()
+    wrong = pairs.with_columns(  # swap the labels: positives become negatives within a work
+        pl.when(pl.col("label") == POSITIVE)
+        .then(pl.lit(NEGATIVE))
+        .otherwise(pl.lit(POSITIVE))
+        .alias("label")
+    )
+    digest = write_parquet(wrong, paths.pairs_table, {})
+    manifest = records.PairsManifest(
+        table=paths.relative(paths.pairs_table),
+        table_sha256=digest,
+        piece_map=paths.relative(paths.piece_map_table),
+        piece_map_sha256=sha256_file(paths.piece_map_table),
+        leakage=split_leakage(piece_map),
+        policy=policy,
+        stats=pair_stats(wrong, policy),
+        segments_available=segments.height,
+        recordings_covered=piece_map.height,
+        embedder=None,
+    )
+    paths.pairs_manifest.write_text(manifest.model_dump_json())
+    repo = ModelRepoResource(root=str(layout.root), dry_run=False)
+    negatives = maestro_no_negative_within_work(model_repo=repo)
+    positives = maestro_no_positive_across_scopes(model_repo=repo)
+    splits = maestro_pairs_respect_splits(model_repo=repo)
+    assert not negatives.passed and "join related works" in negatives.description
+    assert not positives.passed and "not one work at one scope" in positives.description
+    assert not splits.passed and "cross splits" in splits.description

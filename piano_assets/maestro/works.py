@@ -9,7 +9,7 @@ gets:
 * **work_id** — `<author>:<catalogue>`: `chopin:op52`, `schubert:d958`, `bach:bwv885`,
   `chopin:op10no4` (one number of a set is a work of its own), `bach-busoni:bwv1004` (an
   arrangement: original composer, arranger), `liszt:s434` (a work in the arranger's own
-  catalogue). Works without a catalogue number get a name: `mussorgsky:pictures`.
+  catalogue). Works without a catalogue number get a name: `mussorgsky:pictures-at-an-exhibition`.
 * **families** — what a negative pair must never join: the work's catalogue root
   (`chopin:op10` for `chopin:op10no4`, the base composer's for an arrangement) plus any
   related work an override names (versions, the set a piece belongs to).
@@ -592,7 +592,7 @@ class WorkRow(BaseModel):
     work_id: str | None
     families: list[str]
     title_scope: str
-    resolution: str
+    resolution: Resolution
     error: str | None
     reason: str
     citation: str | None
