@@ -141,6 +141,23 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maestro_map(args: argparse.Namespace) -> int:
+    from piano_assets.maestro.metadata import MaestroMetadataError
+    from piano_assets.maestro.outputs import write_map_from_metadata
+
+    try:
+        stats = write_map_from_metadata(args.metadata, args.out)
+    except (MaestroMetadataError, ValueError) as err:
+        print(f"piano-assets maestro-map: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"{args.out}: {stats.recordings} recordings; {stats.raw_pieces} raw titles -> "
+        f"{stats.pieces} normalized -> {stats.works} works ({stats.titles_unresolved} titles "
+        f"unresolved); {stats.works_with_2_plus_performers} works with 2+ performers"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="piano-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the PIANO_ASSETS_* settings that point at the sample (shell exports)",
     )
     sample_cmd.set_defaults(func=cmd_sample)
+    map_cmd = sub.add_parser(
+        "maestro-map", help="write the MAESTRO piece map (work identity) from a metadata file"
+    )
+    map_cmd.add_argument("metadata", type=Path, help="maestro-v3.0.0.csv or .json")
+    map_cmd.add_argument("out", type=Path, help="the Parquet file to write")
+    map_cmd.set_defaults(func=cmd_maestro_map)
     return parser
 
 

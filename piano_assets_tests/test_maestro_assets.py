@@ -188,19 +188,33 @@ def test_tier_materializes_end_to_end_on_the_sample(tmp_path: Path, sample_cache
         "every_recording_has_audio_segments_embeddings",
         "maestro_piece_map_consistent",
         "maestro_pairs_valid",
+        "maestro_titles_resolved",
+        "maestro_no_negative_within_work",
+        "maestro_no_positive_across_scopes",
+        "maestro_pairs_respect_splits",
     }
     assert all(e.passed for e in checks.values()), {k: e.description for k, e in checks.items()}
     assert "RANDOM-WEIGHT" in checks["every_recording_has_audio_segments_embeddings"].description
+    assert "all 6 titles resolved" in checks["maestro_titles_resolved"].description
 
     map_meta = _metadata(downstream, "maestro_piece_performer_map")
-    assert map_meta["raw_multi_performance_titles"] == 0
-    assert map_meta["multi_performance_pieces"] == 2
+    # Six real titles, four normalized pieces, four works.
+    assert (map_meta["raw_titles"], map_meta["normalized_titles"], map_meta["works"]) == (6, 4, 4)
+    assert map_meta["works_with_2_plus_performers"] == 2
+    assert map_meta["titles_unresolved"] == 0
+    plot = Path(str(map_meta["recordings_per_work_plot"]))
+    assert plot == paths.works_plot and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert map_meta["recordings_covered"] == len(keys)
     assert map_meta["hours"] == pytest.approx(recordings["duration"].sum() / 3600, abs=1e-3)
     assert map_meta["random_weights"] is True
     assert "RANDOM-WEIGHT" in map_meta["embedder"]
     manifest = PieceMapManifest.model_validate_json(paths.piece_map_manifest.read_text())
     assert manifest.atepp.matched_recordings == 1
+    # Manifests name files relative to the model repo root, so the repo can move.
+    assert manifest.table == "model/data/maestro_cache/piece_performer_map.parquet"
+    assert manifest.plot == "model/data/maestro_cache/recordings_per_work.png"
+    assert manifest.atepp.path == "model/data/atepp_cache/ATEPP-metadata-1.2.csv"
+    assert (layout.root / manifest.table).is_file()
     piece_map = pl.read_parquet(paths.piece_map_table)
     assert piece_map.filter(pl.col("performer_name") == "Pianist A").height == 1
 
@@ -214,6 +228,12 @@ def test_tier_materializes_end_to_end_on_the_sample(tmp_path: Path, sample_cache
     assert "RANDOM-WEIGHT" in pairs_meta["embedder"]
     pairs_manifest = PairsManifest.model_validate_json(paths.pairs_manifest.read_text())
     assert pairs_manifest.embedder is not None and pairs_manifest.embedder.random_weights
+    assert pairs_manifest.table == "model/data/maestro_cache/contrastive_pairs.parquet"
+    assert pairs_manifest.piece_map_sha256 == sha256_file(paths.piece_map_table)
+    assert pairs_meta["piece_map_sha256"] == pairs_manifest.piece_map_sha256
+    assert positives["anchor_work_id"].is_in(["mendelssohn:op54", "chopin:op57"]).all()
+    recordings_manifest = json.loads(paths.recordings_manifest.read_text())
+    assert not Path(recordings_manifest["metadata_source"]).is_absolute()
 
     # Re-running finishes nothing twice: audio is reused, embeddings are up to date.
     again = _run_tier(instance, resources, keys)

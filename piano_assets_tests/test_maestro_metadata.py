@@ -17,12 +17,7 @@ from piano_assets.maestro.metadata import (
     read_maestro_metadata,
     recording_key,
 )
-
-REAL_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "maestro-v3.0.0.csv"
-needs_real_csv = pytest.mark.skipif(
-    not REAL_CSV.is_file(),
-    reason=f"real MAESTRO v3 metadata not found at {REAL_CSV} (../shared/data beside the repo)",
-)
+from piano_assets_tests.maestro_helpers import REAL_CSV, needs_real_csv
 
 _HEADER = ",".join(MAESTRO_COLUMNS)
 

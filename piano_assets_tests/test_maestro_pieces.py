@@ -20,12 +20,7 @@ from piano_assets.maestro.pieces import (
     piece_stats,
     read_atepp_performers,
 )
-
-REAL_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "maestro-v3.0.0.csv"
-needs_real_csv = pytest.mark.skipif(
-    not REAL_CSV.is_file(),
-    reason=f"real MAESTRO v3 metadata not found at {REAL_CSV} (../shared/data beside the repo)",
-)
+from piano_assets_tests.maestro_helpers import REAL_CSV, needs_real_csv
 
 
 @pytest.mark.parametrize(
@@ -228,3 +223,45 @@ def test_atepp_without_any_usable_file_joins_nothing(tmp_path: Path) -> None:
     performers, report = read_atepp_performers([tmp_path / "meta.csv"], {"x"})
     assert performers is None
     assert "no MAESTRO link column" in report.note
+
+
+@needs_real_csv
+def test_real_csv_raw_titles_to_pieces_to_works(capsys: pytest.CaptureFixture[str]) -> None:
+    piece_map = build_piece_map(read_maestro_metadata(REAL_CSV))
+    stats = piece_stats(piece_map)
+    raw = pl.read_csv(REAL_CSV)
+    assert stats.raw_pieces == raw.select("canonical_composer", "canonical_title").n_unique()
+    assert stats.pieces == piece_map["piece_key"].n_unique()
+    resolved = piece_map.filter(pl.col("work_id").is_not_null())
+    assert stats.works == resolved["work_id"].n_unique()
+    # Works gather title variants: far fewer works than normalized titles, none split.
+    assert stats.works < stats.pieces < stats.raw_pieces
+    assert stats.pieces_split_across_works == 0
+    assert (
+        stats.titles_resolved_by_rule
+        + stats.titles_resolved_by_override
+        + (stats.titles_unresolved)
+        == stats.raw_pieces
+    )
+    # Works with 2+ performers, recounted from the recitals.
+    performers = resolved.group_by("work_id").agg(pl.col("recital_id").n_unique())
+    assert stats.works_with_2_plus_performers == performers.filter(pl.col("recital_id") >= 2).height
+    assert (
+        stats.works_with_2_plus_performers
+        > stats.multi_performance_pieces
+        > (stats.raw_multi_performance_pieces)
+    )
+    # A performance is one recital's files of one work.
+    expected = resolved["recital_id"] + "/" + resolved["work_id"]
+    assert (resolved["performance_id"] == expected).all()
+    with capsys.disabled():
+        print(
+            f"\nMAESTRO v3: {stats.raw_pieces} raw titles -> {stats.pieces} normalized -> "
+            f"{stats.works} works ({stats.titles_unresolved} titles unresolved, "
+            f"{stats.recordings_unresolved} recordings); works with 2+ performers "
+            f"{stats.works_with_2_plus_performers} "
+            f"({stats.recordings_in_works_with_2_plus_performers} recordings); recitals "
+            f"{stats.recitals}; split leakage: "
+            f"{stats.works_in_2_plus_splits} works in 2+ splits, "
+            f"{stats.performances_across_splits} performances across splits"
+        )

@@ -17,8 +17,7 @@ from piano_assets.sample.maestro_sample import (
     build_maestro_sample,
     sample_metadata,
 )
-
-REAL_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "maestro-v3.0.0.csv"
+from piano_assets_tests.maestro_helpers import REAL_CSV
 
 
 def _digests(root: Path) -> dict[str, str]:

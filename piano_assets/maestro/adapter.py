@@ -161,7 +161,7 @@ class MaestroSource:
         )
         return FetchedAudio(
             path=fetched.path,
-            source_url=where,
+            source_url=self.paths.relative(where),
             declared_seconds={"MAESTRO metadata": float(row["duration"])},
             details={
                 "audio_filename": row["audio_filename"],

@@ -56,9 +56,10 @@ def maestro_recordings(
     deps=[EMBEDDINGS, "atepp_cache"],
     kinds={"polars", "parquet"},
     description=(
-        "Piece → performances: composer + title normalized (case, punctuation, accents, "
-        "'Op.' spacing); performer identity by proxy (MAESTRO has no names), ATEPP names "
-        "joined when present. maestro_cache/piece_performer_map.parquet (+ .json)."
+        "Recording → work (composer + catalogue number, corrected where MAESTRO is wrong; "
+        "rules, then reviewed overrides; unresolved titles listed), scope and performance; "
+        "performer by recital proxy (MAESTRO has no names), ATEPP names joined when present. "
+        "maestro_cache/piece_performer_map.parquet (+ .json, recordings_per_work.png)."
     ),
 )
 def maestro_piece_performer_map(
@@ -67,9 +68,9 @@ def maestro_piece_performer_map(
     paths = MaestroPaths(model_repo.layout())
     manifest, metadata = outputs.build_piece_map_stage(paths)
     context.log.info(
-        f"{manifest.stats.pieces} pieces, {manifest.stats.multi_performance_pieces} with 2+ "
-        f"performances; {manifest.recordings_covered}/{manifest.stats.recordings} recordings "
-        "embedded"
+        f"{manifest.stats.works} works ({manifest.stats.works_with_2_plus_performers} with 2+ "
+        f"performers, {manifest.stats.titles_unresolved} titles unresolved); "
+        f"{manifest.recordings_covered}/{manifest.stats.recordings} recordings embedded"
     )
     return dg.MaterializeResult(metadata=metadata)
 
@@ -88,9 +89,9 @@ class ContrastivePairsConfig(dg.Config):
     deps=["maestro_piece_performer_map"],
     kinds={"polars", "parquet"},
     description=(
-        "Segment pairs for contrastive pretraining, seeded: positives = same piece, different "
-        "recording (position-matched); negatives = different pieces; within one split. "
-        "maestro_cache/contrastive_pairs.parquet (+ .json)."
+        "Segment pairs for contrastive pretraining, seeded: positives = same work at the same "
+        "scope, another recital (position-matched); negatives = unrelated works; within one "
+        "split. maestro_cache/contrastive_pairs.parquet (+ .json, with the map's sha256)."
     ),
 )
 def maestro_contrastive_pairs(

@@ -71,6 +71,21 @@ class MaestroPaths:
         return self.cache / records.PAIRS_MANIFEST
 
     @property
+    def works_plot(self) -> Path:
+        return self.cache / records.WORKS_PLOT
+
+    def relative(self, path: Path | str) -> str:
+        """How manifests name a file: relative to the model repo root when inside it, so the
+        repo can move; a path outside it (a source elsewhere, a zip member) stays as given."""
+        text = str(path)
+        archive, bang, member = text.partition("!")  # "<zip>!<member>" names a zip member
+        try:
+            inside = Path(archive).resolve().relative_to(self.layout.root.resolve())
+        except ValueError:
+            return text
+        return inside.as_posix() + bang + member
+
+    @property
     def work_dir(self) -> Path:
         """Zip members in flight, download locks, verification stamps (platform housekeeping)."""
         return self.layout.downloads / TIER

@@ -45,6 +45,7 @@ def read_source_metadata(paths: MaestroPaths, source_path: Path | None) -> tuple
 def write_recordings(
     paths: MaestroPaths, frame: pl.DataFrame, source: str, added: list[str]
 ) -> records.RecordingsManifest:
+    source = paths.relative(source)
     digest = write_parquet(frame, paths.recordings_table, {"metadata_source": source})
     manifest = records.RecordingsManifest(
         metadata_source=source,

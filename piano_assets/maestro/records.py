@@ -7,6 +7,9 @@ Files, all under `model/data/maestro_cache/`:
     muq_embeddings/                               `maestro_muq_embeddings`: the engine's store
     piece_performer_map.parquet + .json           `maestro_piece_performer_map`
     contrastive_pairs.parquet + .json             `maestro_contrastive_pairs`
+    recordings_per_work.png                       `maestro_piece_performer_map`'s plot
+
+Paths inside manifests are relative to the model repo root (a path outside it stays absolute).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from piano_assets.maestro.pairs import PairPolicy, PairStats
-from piano_assets.maestro.pieces import AteppJoin, PieceStats
+from piano_assets.maestro.pieces import AteppJoin, PieceStats, SplitLeakage
 
 RECORDINGS_TABLE = "recordings.parquet"
 RECORDINGS_MANIFEST = "recordings.json"
@@ -25,6 +28,7 @@ PIECE_MAP_TABLE = "piece_performer_map.parquet"
 PIECE_MAP_MANIFEST = "piece_performer_map.json"
 PAIRS_TABLE = "contrastive_pairs.parquet"
 PAIRS_MANIFEST = "contrastive_pairs.json"
+WORKS_PLOT = "recordings_per_work.png"
 
 
 class EmbedderLabel(BaseModel):
@@ -54,29 +58,45 @@ class PieceRow(BaseModel):
     year: int
     duration: float
     audio_filename: str
-    piece_key: str
+    piece_key: str  # the lexical piece (kept for continuity; it groups nothing now)
     piece_id: str
     catalogue_ids: list[str]
-    session_id: str  # the source recording the file was cut from (one recital)
-    performance_id: str  # session + piece
+    work_id: str | None  # None: unresolved (listed, never guessed)
+    work_composer: str  # the composer, corrected where MAESTRO names the wrong one
+    work_families: list[str]  # what a negative pair must never join
+    title_scope: str  # what the title claims for the performance it belongs to
+    scope: str  # the performance's scope: complete, movements:N, numbers:N, excerpt, unresolved
+    scope_note: str  # why a scope was demoted (files disagree, duration off), else ""
+    resolution: str  # rule | override | unresolved
+    maestro_error: str | None  # the kind of MAESTRO error an override corrects
+    resolution_reason: str
+    citation: str | None
+    session_id: str  # the source recording the file was cut from (file-name prefix)
+    recital_id: str  # the performer proxy: one contestant's program in one round
+    performance_id: str  # recital + work (or the piece, when unresolved)
     part_index: int  # order of this file within its performance
     performance_parts: int
+    performance_seconds: float
     performer_name: str | None
     performer_source: str
     piece_performances: int
     piece_recordings: int
     piece_splits: int
+    work_performers: int  # recitals that play the work
     same_year_other_contestants: int
     embedded: bool
     segments: int
 
 
 class PieceMapManifest(BaseModel):
-    table: str
+    table: str  # relative to the model repo root
     table_sha256: str
     normalization_rule: str
     performer_proxy: str
     stats: PieceStats
+    leakage: SplitLeakage
+    unresolved_titles: list[str]
+    plot: str | None  # recordings per work (PNG), relative to the model repo root
     atepp: AteppJoin
     recordings_covered: int  # embedded recordings
     recordings_missing_embeddings: list[str]
@@ -97,17 +117,25 @@ class PairRow(BaseModel):
     other_performance_id: str
     anchor_piece_id: str
     other_piece_id: str
+    anchor_work_id: str | None
+    other_work_id: str | None
+    anchor_scope: str
+    other_scope: str
     anchor_split: str
     other_split: str
     anchor_year: int
     other_year: int
     performer_relation: str
+    performer_assumed: bool  # a positive whose "different performer" rests on the proxy
     relative_position_gap: float | None
 
 
 class PairsManifest(BaseModel):
-    table: str
+    table: str  # relative to the model repo root
     table_sha256: str
+    piece_map: str  # the map the pairs were built from, relative to the model repo root
+    piece_map_sha256: str
+    leakage: SplitLeakage
     policy: PairPolicy
     stats: PairStats
     segments_available: int

@@ -2,8 +2,9 @@
 
     python -m piano_assets.maestro.report ../shared/data/maestro-v3.0.0.csv
 
-Raw vs normalized multi-performance groups, the groups the normalization merged, the segment
-count under the engine's policy, and the contrastive pairs that count would give.
+Raw titles → normalized titles → works, the unresolved titles, the groups the normalization
+merged, the segment count under the engine's policy, and the contrastive pairs that count would
+give. The before/after audit of the grouping is `python -m piano_assets.maestro.audit`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 from piano_assets.engine import SegmentPolicy
-from piano_assets.maestro.adapter import planned_segments
+from piano_assets.maestro.coverage import planned_segments
 from piano_assets.maestro.metadata import read_maestro_metadata
 from piano_assets.maestro.pairs import PairPolicy, build_pairs, pair_stats
 from piano_assets.maestro.pieces import (
@@ -22,6 +23,7 @@ from piano_assets.maestro.pieces import (
     build_piece_map,
     normalization_report,
     piece_stats,
+    unresolved_titles,
 )
 
 
@@ -46,8 +48,11 @@ def report(metadata: Path, shown: int, segment_seconds: float, min_tail_seconds:
         f"normalized pieces:            {stats.pieces:4d}; with 2+ performances: "
         f"{stats.multi_performance_pieces:3d} ({stats.recordings_in_multi_performance_pieces}"
         f" recordings); with 2+ recordings: {stats.multi_recording_pieces}",
-        f"performances (session, piece): {stats.performances}; split over 2+ files: "
+        f"performances (recital, work): {stats.performances}; split over 2+ files: "
         f"{stats.multi_part_performances} ({stats.recordings_in_multi_part_performances} files)",
+        f"works: {stats.works} (titles by rule {stats.titles_resolved_by_rule}, by reviewed "
+        f"override {stats.titles_resolved_by_override}, unresolved {stats.titles_unresolved}); "
+        f"with 2+ performers (recitals): {stats.works_with_2_plus_performers}",
         f"normalized groups merging 2+ raw titles: {stats.pieces_merged_by_normalization}; "
         f"multi-performance pieces spanning splits: "
         f"{stats.multi_performance_pieces_spanning_splits}",
@@ -58,6 +63,12 @@ def report(metadata: Path, shown: int, segment_seconds: float, min_tail_seconds:
         f"{pair_policy.negatives_per_anchor} per anchor, within splits): {pairs.pairs} "
         f"({pairs.positives} positive, {pairs.negatives} negative) from {pairs.anchors} anchors;"
         f" per split {pairs.pools}",
+        "",
+        "unresolved titles (never guessed):",
+        *[
+            f"  {composer} :: {title} ({recordings})"
+            for composer, title, recordings, _ in unresolved_titles(piece_map).rows()
+        ],
         "",
         f"merged groups (first {shown} of {merged.height}):",
     ]

@@ -19,6 +19,7 @@ _PLATFORM_OUTPUTS = {
         "recordings.",
         "piece_performer_map.",
         "contrastive_pairs.",
+        "recordings_per_work.",
     ),
 }
 _GROUPS = {
