@@ -156,7 +156,7 @@ class Channel(BaseModel):
 
 
 def channel_listing_url(channel: Channel) -> str:
-    """The URL to list flat: a YouTube channel's Videos tab (no Shorts, no Live tab), or the feed."""
+    """The URL to list flat: a channel's Videos tab (no Shorts, no Live tab), or the feed."""
     if channel.listing is ChannelListing.FEED:
         return channel.url
     path = _youtube_channel_path(urlsplit(channel.url).path)
@@ -257,7 +257,9 @@ def parse_channel_list(text: str, where: str = "channels.yaml") -> ChannelList:
 
 def load_curated_channels() -> ChannelList:
     """The list shipped in the package (`piano_assets/youtube_piano/channels.yaml`)."""
-    text = resources.files("piano_assets.youtube_piano").joinpath("channels.yaml").read_text("utf-8")
+    text = (
+        resources.files("piano_assets.youtube_piano").joinpath("channels.yaml").read_text("utf-8")
+    )
     return parse_channel_list(text, "piano_assets/youtube_piano/channels.yaml")
 
 
