@@ -196,7 +196,7 @@ def write_pairs(path: Path, rows: Sequence[PairRow]) -> int:
 
 
 def read_pairs(path: Path) -> list[PairRow]:
-    """Read and validate the pairs table (a row whose columns disagree with its parameters fails)."""
+    """Read and validate the pairs table; a row whose columns contradict its parameters fails."""
     path = Path(path)
     try:
         frame = pl.read_parquet(path)
