@@ -44,8 +44,10 @@ __all__ = [
     "EffectiveChannels",
     "channel_listing_url",
     "effective_channels",
+    "load_channel_list",
     "load_channel_overrides",
     "load_curated_channels",
+    "parse_channel_list",
 ]
 
 CHANNELS_OVERRIDE_NAME = "channels.yaml"
@@ -261,6 +263,16 @@ def load_curated_channels() -> ChannelList:
         resources.files("piano_assets.youtube_piano").joinpath("channels.yaml").read_text("utf-8")
     )
     return parse_channel_list(text, "piano_assets/youtube_piano/channels.yaml")
+
+
+def load_channel_list(path: Path) -> ChannelList:
+    """A full channel list from a file (the sample world's, or a replacement for the shipped one)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ChannelsError(f"{path}: cannot read the channel list: {err}") from err
+    return parse_channel_list(text, str(path))
 
 
 def parse_channel_overrides(text: str, where: str) -> ChannelOverrides:
