@@ -266,7 +266,7 @@ def load_curated_channels() -> ChannelList:
 
 
 def load_channel_list(path: Path) -> ChannelList:
-    """A full channel list from a file (the sample world's, or a replacement for the shipped one)."""
+    """A full channel list from a file: the sample world's, or one replacing the shipped list."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
