@@ -101,6 +101,10 @@ class ListingEntry:
     playlist: str | None
     duration_s: float | None
     upload_date: str | None  # YYYYMMDD, UTC
+    # What a flat YouTube listing tells about the video (None where the listing does not say).
+    live_status: str | None = None  # is_live, is_upcoming, was_live, post_live, not_live
+    availability: str | None = None  # public, unlisted, private, needs_auth, ...
+    channel_id: str | None = None  # the uploader's UC... id
 
 
 @dataclass(frozen=True)
@@ -283,6 +287,9 @@ def entry_from_info(info: dict[str, Any], *, playlist: str | None, flat: bool) -
         playlist=playlist,
         duration_s=float(duration) if duration is not None else None,
         upload_date=_upload_date(info),
+        live_status=str(info["live_status"]) if info.get("live_status") else None,
+        availability=str(info["availability"]) if info.get("availability") else None,
+        channel_id=str(info["channel_id"]) if info.get("channel_id") else None,
     )
 
 
