@@ -4,14 +4,17 @@ Layout of `<recording_id>.safetensors` (format `piano-assets-embeddings/1`):
 * unpooled: `frames` [total_frames, dim] (segments back to back) and `frame_offsets`
   [n_segments + 1] (int64; segment i is `frames[offsets[i]:offsets[i+1]]`);
 * pooled: `pooled` [n_segments, dim or 2*dim].
-Embeddings are stored as float16 (what is stored round-trips bit-exactly). The header's
-metadata holds `provenance` and `segments` as JSON. Dagster-free.
+Embeddings are stored as float16 (what is stored round-trips bit-exactly; the provenance's
+`dtype` says so, `compute_dtype` says what the model computed in). The header's metadata holds
+`provenance` and `segments` as JSON. Dagster-free.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,3 +119,69 @@ def from_t1_cache(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise ValueError(f"{path}: not a T1 cache (a dict of segment key -> tensor)")
     return data
+
+
+@dataclass(frozen=True)
+class WriteDone:
+    """A finished (or failed) write, reported back to the thread that submitted it."""
+
+    token: object
+    path: Path
+    error: str | None
+
+
+class StoreWriter:
+    """Writes recordings' files on one background thread, in the order submitted.
+
+    The model's loop hands a finished recording over and goes on; at most `max_pending`
+    recordings wait (the loop blocks beyond that, so memory stays bounded). A failed write
+    (disk full, permissions) is reported for that recording alone. `background=False` writes
+    in the calling thread: the same bytes either way.
+    """
+
+    def __init__(self, background: bool = True, max_pending: int = 2) -> None:
+        self._done: queue.SimpleQueue[WriteDone] = queue.SimpleQueue()
+        self._todo: queue.Queue[tuple[object, Path, RecordingEmbeddings] | None] | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._todo = queue.Queue(maxsize=max(1, max_pending))
+            self._thread = threading.Thread(
+                target=self._run, name="piano-assets-store-writer", daemon=True
+            )
+            self._thread.start()
+
+    def _write(self, token: object, path: Path, rec: RecordingEmbeddings) -> None:
+        try:
+            save_recording_embeddings(path, rec)
+        except Exception as err:  # reported as that recording's failure
+            self._done.put(WriteDone(token, path, f"{path}: cannot write embeddings: {err}"))
+        else:
+            self._done.put(WriteDone(token, path, None))
+
+    def _run(self) -> None:
+        assert self._todo is not None  # noqa: S101 - set whenever the thread runs
+        while (job := self._todo.get()) is not None:
+            self._write(*job)
+
+    def submit(self, token: object, path: Path, rec: RecordingEmbeddings) -> None:
+        if self._todo is None:
+            self._write(token, path, rec)
+        else:
+            self._todo.put((token, path, rec))
+
+    def completed(self) -> list[WriteDone]:
+        """Writes finished since the last call (never blocks)."""
+        done: list[WriteDone] = []
+        while True:
+            try:
+                done.append(self._done.get_nowait())
+            except queue.Empty:
+                return done
+
+    def close(self) -> list[WriteDone]:
+        """Finish every submitted write; the ones not reported yet."""
+        if self._thread is not None and self._todo is not None:
+            self._todo.put(None)
+            self._thread.join()
+            self._thread = None
+        return self.completed()
