@@ -14,19 +14,28 @@ from __future__ import annotations
 import itertools
 import json
 import queue
+import struct
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors.torch import load_file, safe_open
 
 from piano_assets.engine.files import atomic_path, is_temporary
 from piano_assets.engine.segment import Segment, segments_from_json, segments_to_json
 
 FORMAT = "piano-assets-embeddings/1"
 STORE_DTYPE = torch.float16
+# safetensors' names of the dtypes this store writes.
+_SAFETENSORS_DTYPES = {
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.float32: "F32",
+    torch.int64: "I64",
+}
 
 
 @dataclass
@@ -59,7 +68,45 @@ def save_recording_embeddings(path: Path, rec: RecordingEmbeddings) -> None:
         "segments": segments_to_json(rec.segments),
     }
     with atomic_path(Path(path)) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+        write_safetensors(tmp, tensors, metadata)
+
+
+def write_safetensors(
+    path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]
+) -> None:
+    """A safetensors file whose bytes depend only on the tensors and the metadata.
+
+    The safetensors library writes its header from a hash map, so the same content gives
+    different bytes from one call to the next; here the header's keys are sorted, which makes
+    "the same output" checkable byte for byte. Tensors are laid out widest dtype first (then by
+    name), so each one is aligned, as the library does.
+    """
+    ordered = sorted(tensors.items(), key=lambda item: (-item[1].element_size(), item[0]))
+    header: dict[str, object] = {"__metadata__": dict(sorted(metadata.items()))}
+    arrays: list[np.ndarray] = []
+    offset = 0
+    for name, tensor in ordered:
+        if tensor.dtype not in _SAFETENSORS_DTYPES:
+            raise ValueError(f"cannot store tensor {name!r} of dtype {tensor.dtype}")
+        data = tensor.detach().cpu().contiguous()
+        if data.dtype == torch.bfloat16:  # numpy has no bfloat16: write its bits
+            data = data.view(torch.int16)
+        array = data.numpy()
+        array = array.astype(array.dtype.newbyteorder("<"), copy=False)  # the format's order
+        header[name] = {
+            "dtype": _SAFETENSORS_DTYPES[tensor.dtype],
+            "shape": list(tensor.shape),
+            "data_offsets": [offset, offset + array.nbytes],
+        }
+        arrays.append(array)
+        offset += array.nbytes
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned
+    with open(path, "wb") as handle:
+        handle.write(struct.pack("<Q", len(text)))
+        handle.write(text)
+        for array in arrays:
+            handle.write(memoryview(array.reshape(-1)).cast("B"))
 
 
 def read_store_metadata(path: Path) -> dict[str, str]:
