@@ -462,3 +462,27 @@ def test_wav_header_of_the_converter_is_what_the_direct_path_reads(tmp_path: Pat
     layout = direct_wav(converted)
     with wave.open(str(converted)) as handle:
         assert layout is not None and layout.frames == handle.getnframes()
+
+
+def test_engine_settings_and_resource_knobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from piano_assets.resources import MuqEmbedderResource
+    from piano_assets.settings import PianoAssetsSettings
+
+    assert PianoAssetsSettings().muq_batch_size == "auto"
+    monkeypatch.setenv("PIANO_ASSETS_MUQ_BATCH_SIZE", "16")
+    monkeypatch.setenv("PIANO_ASSETS_MUQ_COMPUTE_DTYPE", "float16")
+    monkeypatch.setenv("PIANO_ASSETS_DECODE_WORKERS", "3")
+    monkeypatch.setenv("PIANO_ASSETS_PREFETCH_SEGMENTS", "40")
+    settings = PianoAssetsSettings()
+    assert settings.muq_batch_size == 16 and settings.muq_compute_dtype == "float16"
+    assert (settings.decode_workers, settings.prefetch_segments) == (3, 40)
+    monkeypatch.setenv("PIANO_ASSETS_MUQ_BATCH_SIZE", "0")
+    with pytest.raises(ValueError, match="muq_batch_size"):
+        PianoAssetsSettings()
+    for name in ("MUQ_BATCH_SIZE", "MUQ_COMPUTE_DTYPE", "DECODE_WORKERS", "PREFETCH_SEGMENTS"):
+        monkeypatch.delenv(f"PIANO_ASSETS_{name}")  # the resource's other defaults read them
+    resource = MuqEmbedderResource(
+        mode="random", random_size="tiny", batch_size=None, decode_workers=2, prefetch_segments=5
+    )
+    assert resource.engine_config() == EngineConfig(decode_workers=2, prefetch_segments=5)
+    assert resource.get_embedder().batch_size == 8  # auto, on a CPU
