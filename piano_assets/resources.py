@@ -64,7 +64,7 @@ class MuqEmbedderResource(dg.ConfigurableResource):
     device: str = Field(default_factory=lambda: _settings().muq_device)
     batch_size: int | None = Field(
         default_factory=lambda: _auto_as_none(_settings().muq_batch_size),
-        description="Segments per batch; None: auto (8 on a CPU, what fits on a GPU).",
+        description="Segments per batch; None: auto (1 on a CPU, what fits on a GPU).",
     )
     pooling: str = Field(default_factory=lambda: _settings().muq_pooling.value)
     compute_dtype: str = Field(default_factory=lambda: _settings().muq_compute_dtype)

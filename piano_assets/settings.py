@@ -64,7 +64,7 @@ class PianoAssetsSettings(BaseSettings):
     muq_random_size: MuqRandomSize = MuqRandomSize.TINY
     muq_device: str = Field(default="auto", description="auto (cuda, then cpu), cpu or cuda[:N]")
     muq_batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
-        default="auto", description="Segments per batch; auto: 8 on a CPU, what fits on a GPU."
+        default="auto", description="Segments per batch; auto: 1 on a CPU, what fits on a GPU."
     )
     muq_compute_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         default="auto", description="Autocast dtype on CUDA (auto: bfloat16); a CPU uses float32."

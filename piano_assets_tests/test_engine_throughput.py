@@ -451,7 +451,7 @@ def test_batch_size_and_compute_dtype_settings() -> None:
     with pytest.raises(EmbedderError, match="compute dtype"):
         resolve_compute_dtype(cpu, "float8")
     auto = build_embedder(EmbedderConfig(mode="random", device="cpu"))
-    assert auto.batch_size == 8 and auto.compute_dtype == torch.float32
+    assert auto.batch_size == 1 and auto.compute_dtype == torch.float32
     with pytest.raises(ValueError, match="decode_workers"):
         EngineConfig(decode_workers=-1).workers()
 
@@ -485,4 +485,4 @@ def test_engine_settings_and_resource_knobs(monkeypatch: pytest.MonkeyPatch) -> 
         mode="random", random_size="tiny", batch_size=None, decode_workers=2, prefetch_segments=5
     )
     assert resource.engine_config() == EngineConfig(decode_workers=2, prefetch_segments=5)
-    assert resource.get_embedder().batch_size == 8  # auto, on a CPU
+    assert resource.get_embedder().batch_size == 1  # auto, on a CPU

@@ -38,8 +38,8 @@ class EmbedderError(RuntimeError):
     pass
 
 
-# On a CPU batching buys nothing (benchmarks/README.md); "auto" keeps the old default there.
-CPU_AUTO_BATCH_SIZE = 8
+# On a CPU a batch of one is fastest (benchmarks/README.md: a batch of 8 ran slower).
+CPU_AUTO_BATCH_SIZE = 1
 # On CUDA "auto" fills this share of the free memory, up to this many segments a batch: past a
 # few dozen 30 s segments a batch, MuQ-large's matrix products are already saturated.
 AUTO_MEMORY_FRACTION = 0.7
@@ -57,7 +57,7 @@ class EmbedderConfig:
     weights: str = MUQ_PRETRAINED_ID  # Hugging Face id (local cache only) or a folder
     random_size: str = "tiny"  # tiny | full
     device: str = "auto"  # auto | cpu | cuda[:N]
-    # A positive number, or "auto": 8 on a CPU, what fits the GPU's free memory on CUDA.
+    # A positive number, or "auto": 1 on a CPU, what fits the GPU's free memory on CUDA.
     batch_size: int | str = "auto"
     pooling: str = "none"  # none | mean | mean_std
     # Autocast dtype on CUDA: auto (bfloat16 where supported, else float16) | bfloat16 |
@@ -266,6 +266,9 @@ class Embedder:
     def _stage(self, waves: Sequence[np.ndarray]) -> torch.Tensor:
         """The batch as a float32 tensor on the device (through pinned memory on CUDA)."""
         if self.device.type != "cuda":
+            single = np.asarray(waves[0], dtype=np.float32)
+            if len(waves) == 1 and single.flags.writeable:  # no copy
+                return torch.from_numpy(single[None, :])
             return torch.from_numpy(np.stack(waves).astype(np.float32, copy=False))
         staging = torch.empty((len(waves), len(waves[0])), dtype=torch.float32, pin_memory=True)
         for row, wave in enumerate(waves):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,10 +120,13 @@ class _Open:
 class _ModelLoop:
     """Batches windows across recordings, runs the model, hands finished recordings to the writer.
 
-    Batches are formed from the window sequence alone (full at `batch_size`, then at the end),
-    never from timing, so the numbers do not depend on the decode workers. One batch stays in
-    flight while the next is gathered, so on CUDA the host prepares batch k+1 while the device
-    computes batch k. Runs in the caller's thread; only it reports progress.
+    A batch holds windows of one length. Full-length windows wait until `batch_size` of them
+    are queued, across recordings; other lengths (a recording's tail, a given table's odd
+    windows) go as soon as their recording is read, or when more than a batch of them waits.
+    These rules look at the window sequence alone, never at timing, so the numbers do not
+    depend on the decode workers. One batch stays in flight while the next is gathered, so on
+    CUDA the host prepares batch k+1 while the device computes batch k. Runs in the caller's
+    thread; only it reports progress.
     """
 
     def __init__(
@@ -133,11 +135,13 @@ class _ModelLoop:
         out_dir: Path,
         embedder: Embedder,
         batch_size: int,
+        window_samples: int,
         writer: StoreWriter,
         outcomes: list[RecordingOutcome | None],
         say: Callable[[str], None],
     ) -> None:
         self.recordings = recordings
+        self.window_samples = window_samples
         self.out_dir = out_dir
         self.embedder = embedder
         self.batch_size = batch_size
@@ -145,7 +149,8 @@ class _ModelLoop:
         self.outcomes = outcomes
         self.say = say
         self.open: dict[int, _Open] = {}
-        self.queue: list[tuple[_Open, int, np.ndarray]] = []
+        # Windows waiting for the model, by length (insertion order: the first length first).
+        self.queues: dict[int, list[tuple[_Open, int, np.ndarray]]] = {}
         self.in_flight: list[tuple[BatchResult, list[tuple[_Open, int]]]] = []
         self.writing: dict[int, int] = {}  # position → segment count, while its file is written
 
@@ -158,9 +163,13 @@ class _ModelLoop:
         if isinstance(event, Window):
             item = self.open[position]
             item.segments.append(event.segment)
-            self.queue.append((item, event.segment.index, event.wave))
-            if len(self.queue) >= self.batch_size:
-                self.flush()
+            length = len(event.wave)
+            queue = self.queues.setdefault(length, [])
+            queue.append((item, event.segment.index, event.wave))
+            if len(queue) >= self.batch_size:
+                self.flush([length])
+            elif length != self.window_samples and self._odd_waiting() > self.batch_size:
+                self.flush(self._odd_lengths())
         elif isinstance(event, Started):
             path = embedding_path(self.out_dir, key)
             self.open[position] = _Open(position, recording, path, event.provenance)
@@ -168,6 +177,7 @@ class _ModelLoop:
             item = self.open[position]
             item.read_done = True
             self.say(f"{rid}: {len(item.segments)} segments queued {progress}")
+            self.flush(self._odd_lengths())  # its tail waits for no other recording
             self.finish_ready()
         elif isinstance(event, Skipped):
             self.outcomes[position] = RecordingOutcome(
@@ -185,7 +195,8 @@ class _ModelLoop:
                 self._failed(position, event.error)
             else:
                 item.failed = event.error
-                self.queue = [entry for entry in self.queue if entry[0] is not item]
+                for length, queue in list(self.queues.items()):
+                    self.queues[length] = [entry for entry in queue if entry[0] is not item]
                 self.finish_ready()
 
     def _failed(self, position: int, error: str) -> None:
@@ -197,21 +208,25 @@ class _ModelLoop:
 
     # -- the model --------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Submit the queued windows (one batch per window length) and collect older batches."""
-        if self.queue:
-            batch, self.queue = self.queue, []
-            by_length: dict[int, list[tuple[_Open, int, np.ndarray]]] = defaultdict(list)
-            for entry in batch:
-                by_length[len(entry[2])].append(entry)
-            for entries in by_length.values():
-                owners = [(item, index) for item, index, _ in entries]
-                try:
-                    result = self.embedder.submit([wave for _, _, wave in entries], STORE_DTYPE)
-                except Exception as err:  # fails the recordings in the batch
-                    self._fail_batch(owners, err)
-                    continue
-                self.in_flight.append((result, owners))
+    def _odd_lengths(self) -> list[int]:
+        return [length for length in self.queues if length != self.window_samples]
+
+    def _odd_waiting(self) -> int:
+        return sum(len(self.queues[length]) for length in self._odd_lengths())
+
+    def flush(self, lengths: list[int] | None = None) -> None:
+        """Submit the queued windows of `lengths` (all when None), then collect older batches."""
+        for length in list(self.queues) if lengths is None else lengths:
+            entries = self.queues.pop(length, [])
+            if not entries:
+                continue
+            owners = [(item, index) for item, index, _ in entries]
+            try:
+                result = self.embedder.submit([wave for _, _, wave in entries], STORE_DTYPE)
+            except Exception as err:  # fails the recordings in the batch
+                self._fail_batch(owners, err)
+                continue
+            self.in_flight.append((result, owners))
         self.collect(keep=1)
 
     def collect(self, keep: int = 0) -> None:
@@ -323,9 +338,12 @@ def embed_recordings(
     say = progress or (lambda _message: None)
     outcomes: list[RecordingOutcome | None] = [None] * len(recordings)
     jobs = _plan_jobs(recordings, embedder, out_dir, policy, config, outcomes, say)
-    batch_size = embedder.batch_size_for(policy.window_samples(SAMPLE_RATE))
+    window = policy.window_samples(SAMPLE_RATE)
+    batch_size = embedder.batch_size_for(window)
     writer = StoreWriter(background=config.background_writes)
-    loop = _ModelLoop(recordings, Path(out_dir), embedder, batch_size, writer, outcomes, say)
+    loop = _ModelLoop(
+        recordings, Path(out_dir), embedder, batch_size, window, writer, outcomes, say
+    )
     events = ordered_prefetch(
         [functools.partial(_read_tagged, position, job) for position, job in jobs],
         workers=config.workers(),

@@ -347,8 +347,8 @@ def read_recording(job: ReadJob) -> Iterator[Event]:
         name = provenance["segment_transform"]
         peak, samples, count = 0.0, 0, 0
         for segment, wave in _windows(job):
-            if wave.size:
-                peak = max(peak, float(np.abs(wave).max()))
+            if wave.size:  # max and -min: no temporary array of |wave|
+                peak = max(peak, float(wave.max()), -float(wave.min()))
             samples += wave.size
             count += 1
             if transform is not None:
