@@ -253,6 +253,8 @@ class Embedder:
         """[B, samples] on the device → pooled outputs [B, ...] in `out_dtype`, on the device."""
         with self._autocast():
             hidden = self.model(batch, output_hidden_states=False).last_hidden_state
+        if self.pooling == "none":
+            return hidden.to(out_dtype)  # one cast: the same numbers as through float32
         return self._pool(hidden.float()).to(out_dtype)
 
     def _pool(self, frames: torch.Tensor) -> torch.Tensor:
@@ -271,8 +273,9 @@ class Embedder:
                 return torch.from_numpy(single[None, :])
             return torch.from_numpy(np.stack(waves).astype(np.float32, copy=False))
         staging = torch.empty((len(waves), len(waves[0])), dtype=torch.float32, pin_memory=True)
+        rows = staging.numpy()  # numpy copies into the pinned block without holding the GIL
         for row, wave in enumerate(waves):
-            staging[row].copy_(torch.from_numpy(wave))
+            rows[row] = wave
         return staging.to(self.device, non_blocking=True)
 
     def submit(
