@@ -113,22 +113,20 @@ def measure_paths(
             results.setdefault(name, []).append(time.perf_counter() - start)
     print(f"\ninputs: {label}; {n} clips of 30 s; engine batch {batch}")
     print(f"{'path':<42}{'min s':>8}{'median s':>10}{'seg/s (median)':>16}")
-    medians = {}
-    for name, times in results.items():
-        medians[name] = statistics.median(times)
-        print(f"{name:<42}{min(times):>8.2f}{medians[name]:>10.2f}{n / medians[name]:>16.2f}")
-    a, a0 = (
-        medians["(a) engine (workers, background writes)"],
-        medians["(a0) engine, sequential path"],
-    )
-    b = medians[f"(b) bare batched loop, batch {batch}"]
-    c = medians["(c) old one-clip-at-a-time"]
-    print(
-        f"a/b (engine vs bare loop, target >= 0.9x): {b / a:.2f}x (sequential path {b / a0:.2f}x)"
-    )
-    print(
-        f"a/c (engine vs old script, target >= 1x):  {c / a:.2f}x (sequential path {c / a0:.2f}x)"
-    )
+    medians = {name: statistics.median(times) for name, times in results.items()}
+    minimums = {name: min(times) for name, times in results.items()}
+    for name in results:
+        print(f"{name:<42}{minimums[name]:>8.2f}{medians[name]:>10.2f}{n / medians[name]:>16.2f}")
+    engine, sequential = "(a) engine (workers, background writes)", "(a0) engine, sequential path"
+    bare_name, old_name = f"(b) bare batched loop, batch {batch}", "(c) old one-clip-at-a-time"
+    for kind, figures in (("medians", medians), ("minimums", minimums)):
+        a, a0 = figures[engine], figures[sequential]
+        b, c = figures[bare_name], figures[old_name]
+        print(
+            f"{kind + ':':<10}a/b (target >= 0.9x) {b / a:.2f}x, a/c (target >= 1x) {c / a:.2f}x;"
+            f" sequential path a0/b {b / a0:.2f}x, a0/c {c / a0:.2f}x"
+        )
+    a, b, c = medians[engine], medians[bare_name], medians[old_name]
     return {"a/b": b / a, "a/c": c / a}
 
 
