@@ -203,7 +203,7 @@ def measure_scaling(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recordings", type=int, default=32)
+    parser.add_argument("--recordings", type=int, default=64)
     # 62 s: two full windows, and a 2 s tail the policy drops: every batch is full-length.
     parser.add_argument("--seconds", type=float, default=62.0)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))

@@ -70,7 +70,10 @@ class PianoAssetsSettings(BaseSettings):
         default="auto", description="Autocast dtype on CUDA (auto: bfloat16); a CPU uses float32."
     )
     decode_workers: int | None = Field(
-        default=None, ge=0, description="Decode threads ahead of MuQ; unset: one per core (<= 8)."
+        default=None,
+        ge=0,
+        description="Decode threads ahead of MuQ; unset: one per core (<= 8) with MuQ on a GPU, "
+        "none with MuQ on the CPU.",
     )
     prefetch_segments: int | None = Field(
         default=None, ge=1, description="Decoded segments waiting for MuQ at most; unset: auto."

@@ -454,6 +454,9 @@ def test_batch_size_and_compute_dtype_settings() -> None:
     assert auto.batch_size == 1 and auto.compute_dtype == torch.float32
     with pytest.raises(ValueError, match="decode_workers"):
         EngineConfig(decode_workers=-1).workers()
+    # Auto: no decode threads beside a model that keeps the CPU busy; some beside a GPU.
+    assert EngineConfig().workers("cpu") == 0 and EngineConfig().workers("cuda") >= 1
+    assert EngineConfig(decode_workers=3).workers("cpu") == 3
 
 
 def test_wav_header_of_the_converter_is_what_the_direct_path_reads(tmp_path: Path) -> None:

@@ -57,12 +57,20 @@ __all__ = [
 MAX_AUTO_WORKERS = 8
 
 
+def _cpu_count() -> int:
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may use (Linux)
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """How the engine feeds the model. The defaults suit both a laptop and a GPU machine."""
 
-    # Threads decoding ahead of the model; 0 reads in the calling thread (the sequential path);
-    # None: one per CPU core, at most 8.
+    # Threads decoding ahead of the model; 0 reads in the calling thread (the sequential path).
+    # None: with the model on a GPU, one per CPU core (at most 8); with the model on the CPU,
+    # 0: it already keeps every core busy, and decode threads only compete with it
+    # (benchmarks/README.md).
     decode_workers: int | None = None
     # Segments (about 2.9 MB each at 30 s) waiting for the model at most; None: two batches
     # plus one per worker.
@@ -72,19 +80,21 @@ class EngineConfig:
     # Write finished recordings on a background thread (the same bytes).
     background_writes: bool = True
 
-    def workers(self) -> int:
+    def workers(self, device_type: str = "cuda") -> int:
         if self.decode_workers is not None:
             if self.decode_workers < 0:
                 raise ValueError(f"decode_workers must be >= 0, not {self.decode_workers}")
             return self.decode_workers
-        return min(MAX_AUTO_WORKERS, len(os.sched_getaffinity(0)) or 1)
+        if device_type == "cpu":
+            return 0
+        return min(MAX_AUTO_WORKERS, _cpu_count())
 
-    def buffered_segments(self, batch_size: int) -> int:
+    def buffered_segments(self, batch_size: int, device_type: str = "cuda") -> int:
         if self.prefetch_segments is not None:
             if self.prefetch_segments < 1:
                 raise ValueError(f"prefetch_segments must be >= 1, not {self.prefetch_segments}")
             return self.prefetch_segments
-        return 2 * batch_size + self.workers()
+        return 2 * batch_size + self.workers(device_type)
 
 
 @dataclass
@@ -346,8 +356,8 @@ def embed_recordings(
     )
     events = ordered_prefetch(
         [functools.partial(_read_tagged, position, job) for position, job in jobs],
-        workers=config.workers(),
-        max_buffered=config.buffered_segments(batch_size),
+        workers=config.workers(embedder.device.type),
+        max_buffered=config.buffered_segments(batch_size, embedder.device.type),
         counts=lambda tagged: isinstance(tagged[1], Window),
         name="piano-assets-decode",
     )
