@@ -1,16 +1,22 @@
 """Engine vs a bare batched torch loop vs the old one-clip-at-a-time script, measured in one run.
 
     .venv/bin/python benchmarks/bench_engine.py [--model tiny|full] [--clips 8]
-        [--seconds-long 10800] [--repeats 2]
+        [--inputs 44k,24k] [--batch-size auto] [--seconds-long 10800] [--repeats 3]
 
-On the same synthesized 44.1 kHz stereo 30 s clips and the same model instance:
-(a) engine: `embed_recordings` from the WAV files (decode, segment, batch across recordings, store);
-(b) bare loop: pre-decoded 24 kHz 30 s arrays stacked into batches, model forward only;
-(c) old script: per clip, soundfile at 44.1 kHz, torchaudio resample to 24 kHz, batch of one.
-Each path runs `--repeats` times after one warm-up forward; the best time counts.
-Then a synthetic long recording (sine + pink noise, 44.1 kHz stereo FLAC) is streamed through
-`_segments_of` (decode + resample + segment) in a fresh child process, which reports its CPU
-time (its own and ffmpeg's), wall time and peak memory: the figures a worker would see.
+On the same synthesized 30 s clips and the same model instance, for each input kind:
+  44k: 44.1 kHz stereo WAV (a download as it comes; the engine decodes with ffmpeg);
+  24k: 24 kHz mono 16-bit WAV (what the tiers' audio steps write; the engine reads it directly);
+(a) engine: `embed_recordings` from the files (hash, decode, segment, batch, store), default
+    `EngineConfig` (with the model on the CPU: no decode threads, background writes);
+(a2) the same with 2 decode threads reading ahead;
+(b) bare loop: pre-decoded 24 kHz 30 s arrays stacked into batches, model forward only, at the
+    engine's batch size (and at batch 8 for reference);
+(c) old script: per clip, soundfile, torchaudio resample to 24 kHz (a no-op for 24k), batch of 1.
+Each path runs `--repeats` times after one warm-up forward; min and median are printed (the
+machine may be shared), ratios use the medians. Then a synthetic long recording (sine + pink
+noise, 44.1 kHz stereo FLAC) is streamed through the engine's reader (decode + resample +
+segment) in a fresh child process, which reports its CPU time (its own and ffmpeg's), wall time
+and peak memory: the figures a worker would see.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +41,7 @@ import torch
 from piano_assets.engine import (
     Embedder,
     EmbedderConfig,
+    EngineConfig,
     RecordingAudio,
     SegmentPolicy,
     build_embedder,
@@ -40,40 +49,39 @@ from piano_assets.engine import (
     embed_recordings,
 )
 from piano_assets.engine.ffmpeg import ffmpeg_exe
-from piano_assets.engine.pipeline import _segments_of
+from piano_assets.engine.reading import ReadJob, _windows
 from piano_assets.sample.synth import write_piano_wav
 
 RSS_TARGET_MB = 1500
 
 
-def _best_of(repeats: int, run) -> float:
-    times = []
-    for attempt in range(repeats):
-        start = time.perf_counter()
-        run(attempt)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def measure_paths(embedder: Embedder, clips: list[Path], tmp: Path, repeats: int) -> None:
+def measure_paths(
+    embedder: Embedder, clips: list[Path], tmp: Path, repeats: int, label: str
+) -> dict[str, float]:
     policy = SegmentPolicy()
     recordings = [RecordingAudio(p.stem, p) for p in clips]
-    waves = [decode_audio(p) for p in clips]  # for (b): decoding is not part of the bare loop
-    waves = [w[: 30 * 24_000] for w in waves]
+    waves = [decode_audio(p)[: 30 * 24_000] for p in clips]  # (b) decodes nothing
     n = len(waves)
+    batch = embedder.batch_size
     with torch.inference_mode():  # warm-up: first-call allocations count against no path
         embedder.model(torch.from_numpy(waves[0][None, :]), output_hidden_states=False)
 
-    def engine(attempt: int) -> None:
-        outcomes = embed_recordings(recordings, embedder, tmp / f"emb{attempt}", policy)
-        assert all(o.ok and not o.skipped_existing for o in outcomes)
+    def engine(config: EngineConfig, name: str) -> Callable[[int], None]:
+        def run(attempt: int) -> None:
+            out = tmp / f"{label}-{name}-{attempt}"
+            outcomes = embed_recordings(recordings, embedder, out, policy, config=config)
+            assert all(o.ok and not o.skipped_existing for o in outcomes)
 
-    def bare(_attempt: int) -> None:
-        with torch.inference_mode():
-            for i in range(0, n, embedder.batch_size):
-                batch = torch.from_numpy(np.stack(waves[i : i + embedder.batch_size]))
-                batch = batch.to(embedder.device, embedder.dtype)
-                embedder.model(batch, output_hidden_states=False)
+        return run
+
+    def bare(size: int) -> Callable[[int], None]:
+        def run(_attempt: int) -> None:
+            with torch.inference_mode():
+                for i in range(0, n, size):
+                    stacked = torch.from_numpy(np.stack(waves[i : i + size]))
+                    embedder.model(stacked.to(embedder.device), output_hidden_states=False)
+
+        return run
 
     import soundfile  # imported here so the streaming child process does not pay for them
     import torchaudio
@@ -85,22 +93,40 @@ def measure_paths(embedder: Embedder, clips: list[Path], tmp: Path, repeats: int
                 mono = torch.from_numpy(audio.mean(axis=1))
                 wav = torchaudio.functional.resample(mono, rate, 24_000)
                 hidden = embedder.model(
-                    wav[None, :].to(embedder.device, embedder.dtype), output_hidden_states=False
+                    wav[None, :].to(embedder.device), output_hidden_states=False
                 ).last_hidden_state
                 hidden.float().cpu()
 
-    engine_s = _best_of(repeats, engine)
-    bare_s = _best_of(repeats, bare)
-    old_s = _best_of(repeats, old)
-    print(f"\n{'path':<36}{'segments':>9}{'best s':>9}{'segments/s':>12}")
-    for name, seconds in (
-        ("(a) engine (decode+batch+store)", engine_s),
-        ("(b) bare batched torch loop", bare_s),
-        ("(c) old one-clip-at-a-time", old_s),
-    ):
-        print(f"{name:<36}{n:>9}{seconds:>9.2f}{n / seconds:>12.2f}")
-    print(f"a/b (engine vs bare loop, target >= 0.9x): {bare_s / engine_s:.2f}x")
-    print(f"a/c (engine vs old script, target >= 2x):  {old_s / engine_s:.2f}x")
+    paths = {
+        "(a) engine, default config": engine(EngineConfig(), "engine"),
+        "(a2) engine, 2 decode threads": engine(EngineConfig(decode_workers=2), "threads"),
+        f"(b) bare batched loop, batch {batch}": bare(batch),
+        "(b8) bare batched loop, batch 8": bare(8),
+        "(c) old one-clip-at-a-time": old,
+    }
+    results: dict[str, list[float]] = {}
+    for attempt in range(repeats):  # interleaved, so a busy spell hits every path alike
+        for name, run in paths.items():
+            start = time.perf_counter()
+            run(attempt)
+            results.setdefault(name, []).append(time.perf_counter() - start)
+    print(f"\ninputs: {label}; {n} clips of 30 s; engine batch {batch}")
+    print(f"{'path':<42}{'min s':>8}{'median s':>10}{'seg/s (median)':>16}")
+    medians = {name: statistics.median(times) for name, times in results.items()}
+    minimums = {name: min(times) for name, times in results.items()}
+    for name in results:
+        print(f"{name:<42}{minimums[name]:>8.2f}{medians[name]:>10.2f}{n / medians[name]:>16.2f}")
+    engine, threads = "(a) engine, default config", "(a2) engine, 2 decode threads"
+    bare_name, old_name = f"(b) bare batched loop, batch {batch}", "(c) old one-clip-at-a-time"
+    for kind, figures in (("medians", medians), ("minimums", minimums)):
+        a, a2 = figures[engine], figures[threads]
+        b, c = figures[bare_name], figures[old_name]
+        print(
+            f"{kind + ':':<10}a/b (target >= 0.9x) {b / a:.2f}x, a/c (target >= 1x) {c / a:.2f}x;"
+            f" with 2 decode threads a2/b {b / a2:.2f}x, a2/c {c / a2:.2f}x"
+        )
+    a, b, c = medians[engine], medians[bare_name], medians[old_name]
+    return {"a/b": b / a, "a/c": c / a}
 
 
 def make_long_recording(path: Path, seconds: int) -> None:
@@ -145,7 +171,8 @@ def stream_child(path: Path) -> None:
     before_self = resource.getrusage(resource.RUSAGE_SELF)
     wall = time.perf_counter()
     count, samples = 0, 0
-    for _segment, wave in _segments_of(RecordingAudio("long", path), SegmentPolicy()):
+    job = ReadJob(RecordingAudio("long", path), path.with_suffix(".none"), SegmentPolicy(), {})
+    for _segment, wave in _windows(job):
         count += 1
         samples += len(wave)
     wall = time.perf_counter() - wall
@@ -209,9 +236,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=["tiny", "full"], default="tiny")
     parser.add_argument("--clips", type=int, default=8)
+    parser.add_argument("--inputs", default="44k,24k")
     parser.add_argument("--seconds-long", type=int, default=3 * 3600)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", default="auto")
     parser.add_argument("--stream-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stream_child:
@@ -221,15 +249,19 @@ def main() -> None:
     embedder = build_embedder(config)
     print(
         f"model: {embedder.label}; device {embedder.device}; torch threads "
-        f"{torch.get_num_threads()}; cpus {os.cpu_count()}; batch {embedder.batch_size}"
+        f"{torch.get_num_threads()}; cpus {os.cpu_count()}; batch {embedder.batch_size}; "
+        f"load average {os.getloadavg()[0]:.1f} (a shared machine: medians are compared)"
     )
+    formats = {"44k": (44_100, 2, "44.1 kHz stereo WAV"), "24k": (24_000, 1, "24 kHz mono WAV")}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        clips = [
-            write_piano_wav(tmp / f"c{i}.wav", 30.0, sample_rate=44_100, seed=i, channels=2)
-            for i in range(args.clips)
-        ]
-        measure_paths(embedder, clips, tmp, args.repeats)
+        for kind in args.inputs.split(","):
+            rate, channels, label = formats[kind]
+            clips = [
+                write_piano_wav(tmp / f"{kind}-c{i}.wav", 30.0, rate, seed=i, channels=channels)
+                for i in range(args.clips)
+            ]
+            measure_paths(embedder, clips, tmp, args.repeats, label)
         if args.seconds_long > 0:
             measure_long(tmp, args.seconds_long)
 

@@ -28,7 +28,7 @@ from piano_assets.settings import (
 )
 
 if TYPE_CHECKING:
-    from piano_assets.engine import Embedder, SegmentPolicy
+    from piano_assets.engine import Embedder, EngineConfig, SegmentPolicy
     from piano_assets.sources.urls import CrawlScope
     from piano_assets.sources.web import PageFetcher
     from piano_assets.sources.ytdlp import YtDlpClient
@@ -78,15 +78,34 @@ class MuqEmbedderResource(SettingsBackedResource):
     weights: str = Field(default_factory=lambda: _settings().muq_weights)
     random_size: str = Field(default_factory=lambda: _settings().muq_random_size.value)
     device: str = Field(default_factory=lambda: _settings().muq_device)
-    batch_size: int = Field(default_factory=lambda: _settings().muq_batch_size)
+    batch_size: int | None = Field(
+        default_factory=lambda: _auto_as_none(_settings().muq_batch_size),
+        description="Segments per batch; None: auto (1 on a CPU, what fits on a GPU).",
+    )
     pooling: str = Field(default_factory=lambda: _settings().muq_pooling.value)
+    compute_dtype: str = Field(default_factory=lambda: _settings().muq_compute_dtype)
+    decode_workers: int | None = Field(default_factory=lambda: _settings().decode_workers)
+    prefetch_segments: int | None = Field(default_factory=lambda: _settings().prefetch_segments)
     segment_seconds: float = Field(default_factory=lambda: _settings().segment_seconds)
     min_tail_seconds: float = Field(default_factory=lambda: _settings().min_tail_seconds)
     duration_tolerance_s: float = Field(default_factory=lambda: _settings().duration_tolerance_s)
 
     def get_embedder(self) -> Embedder:
         return _cached_embedder(
-            self.mode, self.weights, self.random_size, self.device, self.batch_size, self.pooling
+            self.mode,
+            self.weights,
+            self.random_size,
+            self.device,
+            self.batch_size,
+            self.pooling,
+            self.compute_dtype,
+        )
+
+    def engine_config(self) -> EngineConfig:
+        from piano_assets.engine import EngineConfig
+
+        return EngineConfig(
+            decode_workers=self.decode_workers, prefetch_segments=self.prefetch_segments
         )
 
     def segment_policy(self) -> SegmentPolicy:
@@ -97,9 +116,19 @@ class MuqEmbedderResource(SettingsBackedResource):
         )
 
 
+def _auto_as_none(value: int | str) -> int | None:
+    return None if value == "auto" else int(value)
+
+
 @functools.cache
 def _cached_embedder(
-    mode: str, weights: str, random_size: str, device: str, batch_size: int, pooling: str
+    mode: str,
+    weights: str,
+    random_size: str,
+    device: str,
+    batch_size: int | None,
+    pooling: str,
+    compute_dtype: str = "auto",
 ) -> Embedder:
     # One model per process: building MuQ costs seconds and hundreds of MB.
     from piano_assets.engine import EmbedderConfig, build_embedder
@@ -110,8 +139,9 @@ def _cached_embedder(
             weights=weights,
             random_size=random_size,
             device=device,
-            batch_size=batch_size,
+            batch_size="auto" if batch_size is None else batch_size,
             pooling=pooling,
+            compute_dtype=compute_dtype,
         )
     )
 

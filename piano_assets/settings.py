@@ -15,6 +15,7 @@ import functools
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,7 +70,21 @@ class PianoAssetsSettings(BaseSettings):
     )
     muq_random_size: MuqRandomSize = MuqRandomSize.TINY
     muq_device: str = Field(default="auto", description="auto (cuda, then cpu), cpu or cuda[:N]")
-    muq_batch_size: int = Field(default=8, ge=1)
+    muq_batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        default="auto", description="Segments per batch; auto: 1 on a CPU, what fits on a GPU."
+    )
+    muq_compute_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        default="auto", description="Autocast dtype on CUDA (auto: bfloat16); a CPU uses float32."
+    )
+    decode_workers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Decode threads ahead of MuQ; unset: one per core (<= 8) with MuQ on a GPU, "
+        "none with MuQ on the CPU.",
+    )
+    prefetch_segments: int | None = Field(
+        default=None, ge=1, description="Decoded segments waiting for MuQ at most; unset: auto."
+    )
     muq_pooling: Pooling = Pooling.NONE
     segment_seconds: float = Field(default=30.0, gt=0)
     min_tail_seconds: float = Field(default=5.0, ge=0)

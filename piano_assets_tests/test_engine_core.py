@@ -133,7 +133,8 @@ def test_embed_store_round_trip_and_failure_isolation(tmp_path: Path, embedder) 
     assert rec.provenance["audio_sha256"]
 
     # Bit-exact: the same recording embedded again by a fresh model equals what was stored.
-    fresh = build_embedder(EmbedderConfig(mode="random", random_size="tiny"))
+    # Same batch size: on a CPU the batch shape changes the last bits of the numbers.
+    fresh = build_embedder(EmbedderConfig(mode="random", random_size="tiny", batch_size=4))
     again = embed_recordings(
         [RecordingAudio("good", good)], fresh, tmp_path / "again", SegmentPolicy()
     )

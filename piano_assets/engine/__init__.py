@@ -14,7 +14,9 @@ from piano_assets.engine.audio import (
     TooShortAudioError,
     convert_to_wav,
     decode_audio,
+    direct_wav,
     probe_wav,
+    require_sound,
     stream_audio,
 )
 from piano_assets.engine.embed import (
@@ -25,11 +27,16 @@ from piano_assets.engine.embed import (
     build_embedder,
 )
 from piano_assets.engine.pipeline import (
+    EngineConfig,
     RecordingAudio,
     RecordingOutcome,
+    SegmentTableError,
+    SegmentTransform,
+    TransformError,
     embed_recordings,
     embedding_path,
 )
+from piano_assets.engine.provenance import code_provenance
 from piano_assets.engine.segment import (
     Segment,
     SegmentPolicy,
@@ -58,16 +65,22 @@ __all__ = [
     "EmbedderConfig",
     "EmbedderError",
     "EmptyAudioError",
+    "EngineConfig",
     "RecordingAudio",
     "RecordingEmbeddings",
     "RecordingOutcome",
     "Segment",
     "SegmentPolicy",
+    "SegmentTableError",
+    "SegmentTransform",
     "SilentAudioError",
     "TooShortAudioError",
+    "TransformError",
     "build_embedder",
+    "code_provenance",
     "convert_to_wav",
     "decode_audio",
+    "direct_wav",
     "embed_recordings",
     "embedding_path",
     "from_t1_cache",
@@ -77,6 +90,7 @@ __all__ = [
     "probe_wav",
     "read_provenance",
     "read_segment_table",
+    "require_sound",
     "save_recording_embeddings",
     "stream_audio",
     "to_t1_cache",

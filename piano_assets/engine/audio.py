@@ -2,7 +2,9 @@
 
 ffmpeg runs as a child process (argument list, never a shell) and writes raw samples to a
 pipe; Python reads fixed-size blocks, so memory stays bounded by one block whatever the
-recording's length. Every failure is an `AudioError` whose message names the file and the cause.
+recording's length. A file that already is mono PCM WAV at the requested rate (what the audio
+steps write) is read directly instead, with the same samples (`pcm_wav`). Every failure is an
+`AudioError` whose message names the file and the cause.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import numpy as np
 
 from piano_assets.engine.ffmpeg import ffmpeg_exe
 from piano_assets.engine.files import atomic_path, sha256_file
+from piano_assets.engine.pcm_wav import PcmWav, TruncatedWavError, open_pcm_wav
 
 SAMPLE_RATE = 24_000
-# Peak amplitude under which a whole recording counts as silent (about -70 dBFS).
+# Peak amplitude under which a whole recording counts as silent (about -70 dBFS). The one rule
+# for every path: the converter and the engine both apply it through `require_sound`.
 SILENCE_PEAK = 3e-4
 # ffmpeg's last words are enough to name the cause; a corrupt file can make it print megabytes.
 _STDERR_TAIL_BYTES = 4096
@@ -57,6 +61,15 @@ class AudioInfo:
     duration_s: float
     sample_rate: int
     sha256: str
+
+
+def require_sound(path: Path, peak: float, seconds: float) -> None:
+    """Raise `SilentAudioError` naming `path` when `peak` (of samples in [-1, 1]) is silence."""
+    if peak < SILENCE_PEAK:
+        raise SilentAudioError(
+            f"{path}: the recording is silent (peak {peak:.1e} over {seconds:.1f} s, "
+            f"under the silence threshold {SILENCE_PEAK:.0e})"
+        )
 
 
 def _decode_command(path: Path, sample_rate: int, sample_format: str) -> list[str]:
@@ -133,19 +146,54 @@ def _pcm_blocks(
         raise EmptyAudioError(f"{path}: no audio samples (an empty stream or not an audio file)")
 
 
+def direct_wav(path: Path, sample_rate: int = SAMPLE_RATE) -> PcmWav | None:
+    """The layout of `path` when it can be read without ffmpeg (mono PCM WAV at `sample_rate`).
+
+    None: decode it with ffmpeg. Raises `AudioError` for a missing, empty or truncated file.
+    """
+    path = Path(path)
+    _check_input(path)
+    try:
+        layout = open_pcm_wav(path, sample_rate)
+    except TruncatedWavError as err:
+        raise AudioDecodeError(str(err)) from err
+    if layout is not None and layout.frames == 0:
+        raise EmptyAudioError(f"{path}: no audio samples (an empty stream or not an audio file)")
+    return layout
+
+
 def stream_audio(
-    path: Path, sample_rate: int = SAMPLE_RATE, block_seconds: float = 30.0
+    path: Path,
+    sample_rate: int = SAMPLE_RATE,
+    block_seconds: float = 30.0,
+    *,
+    direct: bool = True,
 ) -> Iterator[np.ndarray]:
     """Yield mono float32 blocks of `block_seconds` at `sample_rate` (the last may be shorter).
 
-    Any format ffmpeg reads (wav, flac, mp3, m4a, webm/opus, ...). Memory stays bounded by
-    one block, whatever the recording's length. Raises `AudioError` (naming `path`) for a
-    missing, empty or undecodable file; a decoder failure part-way raises after the blocks
-    decoded so far.
+    Any format ffmpeg reads (wav, flac, mp3, m4a, webm/opus, ...); mono PCM WAV already at
+    `sample_rate` is read directly (`direct=False` forces ffmpeg), with the same samples.
+    Memory stays bounded by one block, whatever the recording's length. Raises `AudioError`
+    (naming `path`) for a missing, empty, truncated or undecodable file; a decoder failure
+    part-way raises after the blocks decoded so far.
     """
+    path = Path(path)
     block_samples = max(1, round(block_seconds * sample_rate))
-    for data in _pcm_blocks(Path(path), sample_rate, block_samples, "f32le", 4):
+    layout = direct_wav(path, sample_rate) if direct else None
+    if layout is not None:
+        yield from _direct_blocks(layout, block_samples)
+        return
+    for data in _pcm_blocks(path, sample_rate, block_samples, "f32le", 4):
         yield np.frombuffer(data, dtype="<f4")
+
+
+def _direct_blocks(layout: PcmWav, block_samples: int) -> Iterator[np.ndarray]:
+    try:
+        yield from layout.blocks(block_samples)
+    except TruncatedWavError as err:
+        raise AudioDecodeError(str(err)) from err
+    except OSError as err:
+        raise AudioDecodeError(f"{layout.path}: cannot read audio: {err}") from err
 
 
 def decode_audio(path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -210,8 +258,5 @@ def convert_to_wav(
             raise TooShortAudioError(
                 f"{src}: only {seconds:.2f} s of audio (at least {min_seconds:g} s needed)"
             )
-        if peak / 32768 < SILENCE_PEAK:
-            raise SilentAudioError(
-                f"{src}: the recording is silent (peak {peak / 32768:.1e} over {seconds:.1f} s)"
-            )
+        require_sound(src, peak / 32768, seconds)
     return probe_wav(dst)

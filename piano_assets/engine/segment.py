@@ -78,6 +78,20 @@ def make_segment(
     )
 
 
+def plan_spans(
+    total_samples: int, policy: SegmentPolicy, sample_rate: int
+) -> list[tuple[int, int]]:
+    """The windows `(start, end)` in samples that `policy` keeps from `total_samples`."""
+    window = policy.window_samples(sample_rate)
+    spans: list[tuple[int, int]] = []
+    for start in range(0, total_samples, window):
+        end = min(start + window, total_samples)
+        if not policy.keeps(end - start, sample_rate):
+            break
+        spans.append((start, end))
+    return spans
+
+
 def plan_segments(
     recording_id: str, duration_s: float, policy: SegmentPolicy, sample_rate: int = 24_000
 ) -> list[Segment]:
@@ -87,15 +101,16 @@ def plan_segments(
     equals what `embed_recordings` stores for the same file.
     """
     validate_key(recording_id)
-    total = round(duration_s * sample_rate)
-    window = policy.window_samples(sample_rate)
-    segments: list[Segment] = []
-    for index, start in enumerate(range(0, total, window)):
-        end = min(start + window, total)
-        if not policy.keeps(end - start, sample_rate):
-            break
-        segments.append(make_segment(recording_id, index, start, end, sample_rate))
-    return segments
+    spans = plan_spans(round(duration_s * sample_rate), policy, sample_rate)
+    return [
+        make_segment(recording_id, index, start, end, sample_rate)
+        for index, (start, end) in enumerate(spans)
+    ]
+
+
+def segment_span(segment: Segment, sample_rate: int) -> tuple[int, int]:
+    """A segment's `(start, end)` in samples (the table's seconds are rounded to 1 µs)."""
+    return round(segment.start_s * sample_rate), round(segment.end_s * sample_rate)
 
 
 def segments_to_json(segments: list[Segment]) -> str:

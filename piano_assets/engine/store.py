@@ -4,26 +4,38 @@ Layout of `<recording_id>.safetensors` (format `piano-assets-embeddings/1`):
 * unpooled: `frames` [total_frames, dim] (segments back to back) and `frame_offsets`
   [n_segments + 1] (int64; segment i is `frames[offsets[i]:offsets[i+1]]`);
 * pooled: `pooled` [n_segments, dim or 2*dim].
-Embeddings are stored as float16 (what is stored round-trips bit-exactly). The header's
-metadata holds `provenance` and `segments` as JSON. Dagster-free.
+Embeddings are stored as float16 (what is stored round-trips bit-exactly; the provenance's
+`dtype` says so, `compute_dtype` says what the model computed in). The header's metadata holds
+`provenance` and `segments` as JSON. Dagster-free.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import queue
+import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors.torch import load_file, safe_open
 
 from piano_assets.engine.files import atomic_path, is_temporary
 from piano_assets.engine.segment import Segment, segments_from_json, segments_to_json
 
 FORMAT = "piano-assets-embeddings/1"
 STORE_DTYPE = torch.float16
+# safetensors' names of the dtypes this store writes.
+_SAFETENSORS_DTYPES = {
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.float32: "F32",
+    torch.int64: "I64",
+}
 
 
 @dataclass
@@ -56,7 +68,45 @@ def save_recording_embeddings(path: Path, rec: RecordingEmbeddings) -> None:
         "segments": segments_to_json(rec.segments),
     }
     with atomic_path(Path(path)) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+        write_safetensors(tmp, tensors, metadata)
+
+
+def write_safetensors(
+    path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]
+) -> None:
+    """A safetensors file whose bytes depend only on the tensors and the metadata.
+
+    The safetensors library writes its header from a hash map, so the same content gives
+    different bytes from one call to the next; here the header's keys are sorted, which makes
+    "the same output" checkable byte for byte. Tensors are laid out widest dtype first (then by
+    name), so each one is aligned, as the library does.
+    """
+    ordered = sorted(tensors.items(), key=lambda item: (-item[1].element_size(), item[0]))
+    header: dict[str, object] = {"__metadata__": dict(sorted(metadata.items()))}
+    arrays: list[np.ndarray] = []
+    offset = 0
+    for name, tensor in ordered:
+        if tensor.dtype not in _SAFETENSORS_DTYPES:
+            raise ValueError(f"cannot store tensor {name!r} of dtype {tensor.dtype}")
+        data = tensor.detach().cpu().contiguous()
+        if data.dtype == torch.bfloat16:  # numpy has no bfloat16: write its bits
+            data = data.view(torch.int16)
+        array = data.numpy()
+        array = array.astype(array.dtype.newbyteorder("<"), copy=False)  # the format's order
+        header[name] = {
+            "dtype": _SAFETENSORS_DTYPES[tensor.dtype],
+            "shape": list(tensor.shape),
+            "data_offsets": [offset, offset + array.nbytes],
+        }
+        arrays.append(array)
+        offset += array.nbytes
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned
+    with open(path, "wb") as handle:
+        handle.write(struct.pack("<Q", len(text)))
+        handle.write(text)
+        for array in arrays:
+            handle.write(memoryview(array.reshape(-1)).cast("B"))
 
 
 def read_store_metadata(path: Path) -> dict[str, str]:
@@ -116,3 +166,69 @@ def from_t1_cache(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise ValueError(f"{path}: not a T1 cache (a dict of segment key -> tensor)")
     return data
+
+
+@dataclass(frozen=True)
+class WriteDone:
+    """A finished (or failed) write, reported back to the thread that submitted it."""
+
+    token: object
+    path: Path
+    error: str | None
+
+
+class StoreWriter:
+    """Writes recordings' files on one background thread, in the order submitted.
+
+    The model's loop hands a finished recording over and goes on; at most `max_pending`
+    recordings wait (the loop blocks beyond that, so memory stays bounded). A failed write
+    (disk full, permissions) is reported for that recording alone. `background=False` writes
+    in the calling thread: the same bytes either way.
+    """
+
+    def __init__(self, background: bool = True, max_pending: int = 2) -> None:
+        self._done: queue.SimpleQueue[WriteDone] = queue.SimpleQueue()
+        self._todo: queue.Queue[tuple[object, Path, RecordingEmbeddings] | None] | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._todo = queue.Queue(maxsize=max(1, max_pending))
+            self._thread = threading.Thread(
+                target=self._run, name="piano-assets-store-writer", daemon=True
+            )
+            self._thread.start()
+
+    def _write(self, token: object, path: Path, rec: RecordingEmbeddings) -> None:
+        try:
+            save_recording_embeddings(path, rec)
+        except Exception as err:  # reported as that recording's failure
+            self._done.put(WriteDone(token, path, f"{path}: cannot write embeddings: {err}"))
+        else:
+            self._done.put(WriteDone(token, path, None))
+
+    def _run(self) -> None:
+        assert self._todo is not None  # noqa: S101 - set whenever the thread runs
+        while (job := self._todo.get()) is not None:
+            self._write(*job)
+
+    def submit(self, token: object, path: Path, rec: RecordingEmbeddings) -> None:
+        if self._todo is None:
+            self._write(token, path, rec)
+        else:
+            self._todo.put((token, path, rec))
+
+    def completed(self) -> list[WriteDone]:
+        """Writes finished since the last call (never blocks)."""
+        done: list[WriteDone] = []
+        while True:
+            try:
+                done.append(self._done.get_nowait())
+            except queue.Empty:
+                return done
+
+    def close(self) -> list[WriteDone]:
+        """Finish every submitted write; the ones not reported yet."""
+        if self._thread is not None and self._todo is not None:
+            self._todo.put(None)
+            self._thread.join()
+            self._thread = None
+        return self.completed()

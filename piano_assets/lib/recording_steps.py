@@ -25,6 +25,7 @@ from typing import Any
 from piano_assets.engine import (
     AudioError,
     Embedder,
+    EngineConfig,
     RecordingAudio,
     Segment,
     SegmentPolicy,
@@ -295,9 +296,10 @@ def embed_recording_batch(
     extra_provenance: Callable[[AudioRecord], Mapping[str, str]],
     segments_asset: str,
     progress: Callable[[str], None] | None = None,
+    config: EngineConfig | None = None,
 ) -> dict[str, dict[str, Any] | Exception]:
     """MuQ embeddings of several recordings in one engine call (batched across recordings),
-    following each recording's segment table."""
+    exactly the windows of each recording's segment table."""
     results: dict[str, dict[str, Any] | Exception] = {}
     recordings: list[RecordingAudio] = []
     tables: dict[str, list[Segment]] = {}
@@ -322,8 +324,18 @@ def embed_recording_batch(
             "source_sha256": record.source_sha256 or "unknown",
             "converter": json.dumps(record.converter, sort_keys=True),
         }
-        recordings.append(RecordingAudio(recording_id, paths.audio(recording_id), provenance))
-    for outcome in embed_recordings(recordings, embedder, paths.embeddings_dir, policy, progress):
+        recordings.append(
+            RecordingAudio(
+                recording_id,
+                paths.audio(recording_id),
+                provenance,
+                segments=tables[recording_id],
+            )
+        )
+    outcomes = embed_recordings(
+        recordings, embedder, paths.embeddings_dir, policy, progress, config=config
+    )
+    for outcome in outcomes:
         rid = outcome.recording_id
         if not outcome.ok or outcome.path is None:
             results[rid] = RecordingStepError(f"recording {rid}: {outcome.error}")

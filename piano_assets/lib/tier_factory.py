@@ -238,6 +238,7 @@ def recording_tier(
                     adapter.embedding_provenance,
                     names.segments,
                     context.log.info,
+                    config=muq.engine_config(),
                 ),
             )
         for stage in extras:
