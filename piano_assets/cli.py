@@ -56,6 +56,8 @@ def _print_summary(outcome: RunAllOutcome, root: Path, embedder_label: str) -> N
                 print(f"    wrote {label} -> {path}")
         for failure in stage.failures:
             print("    FAILURE " + failure.replace("\n", "\n        "))
+        for recording, cause in sorted(stage.unavailable.items()):
+            print(f"    UNAVAILABLE at the source (not retried) {recording}: {cause[:200]}")
     checks = outcome.checks
     passed = sum(check.passed for check in checks)
     print(f"\nAsset checks: {passed}/{len(checks)} passed")

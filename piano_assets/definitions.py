@@ -17,12 +17,15 @@ from piano_assets.percepiano import defs as percepiano
 from piano_assets.readiness.assets import readiness_defs
 from piano_assets.reorganize import defs as reorganize
 from piano_assets.resources import default_resources
+from piano_assets.youtube_piano import defs as youtube_piano
+from piano_assets.youtube_piano import gate as youtube_piano_gate
 
 defs = dg.Definitions.merge(
     reorganize.defs,
     percepiano.defs,
     chopin2021.defs,
     maestro.defs,
-    readiness_defs([chopin2021_gate.GATE, maestro_gate.GATE]),
+    youtube_piano.defs,
+    readiness_defs([chopin2021_gate.GATE, maestro_gate.GATE, youtube_piano_gate.GATE]),
     dg.Definitions(resources=default_resources()),
 )

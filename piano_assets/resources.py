@@ -238,6 +238,17 @@ class SourceUrlsResource(SettingsBackedResource):
         description="Hash the MAESTRO zip (101 GB: minutes) before reading it; once per file.",
     )
 
+    youtube_piano_channels_file: str | None = Field(
+        default_factory=lambda: _optional_str(_settings().youtube_piano_channels_file),
+        description="T4: a channel list replacing the curated one (unset: the curated list).",
+    )
+    youtube_piano_min_duration_s: float = Field(
+        default_factory=lambda: _settings().youtube_piano_min_duration_s
+    )
+    youtube_piano_max_duration_s: float = Field(
+        default_factory=lambda: _settings().youtube_piano_max_duration_s
+    )
+
     def locations(self) -> SourceLocations:
         return SourceLocations(
             chopin2021_base_url=self.chopin2021_base_url,
@@ -246,6 +257,11 @@ class SourceUrlsResource(SettingsBackedResource):
             maestro_url=self.maestro_url,
             maestro_sha256=self.maestro_sha256,
             maestro_verify_sha256=self.maestro_verify_sha256,
+            youtube_piano_channels_file=(
+                Path(self.youtube_piano_channels_file) if self.youtube_piano_channels_file else None
+            ),
+            youtube_piano_min_duration_s=self.youtube_piano_min_duration_s,
+            youtube_piano_max_duration_s=self.youtube_piano_max_duration_s,
         )
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._core.definitions.partitions.definition import DynamicPartitionsDefinition
 
+from piano_assets.lib.recording_batch import PERMANENT_FAILURES
+
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
@@ -35,6 +37,8 @@ class StageOutcome:
     succeeded: bool = True
     materialized: dict[str, int] = field(default_factory=dict)  # asset -> events
     failures: list[str] = field(default_factory=list)
+    # Recordings the source will never give (removed, private videos): reported, not failures.
+    unavailable: dict[str, str] = field(default_factory=dict)
     checks: list[CheckOutcome] = field(default_factory=list)
     paths: dict[str, str] = field(default_factory=dict)  # "asset: label" -> path
 
@@ -120,11 +124,16 @@ def _run(
         instance=instance, asset_selection=list(keys), tags=tags or {}, raise_on_error=False
     )
     outcome.run_ids.append(result.run_id)
-    outcome.succeeded &= result.success
+    only_unavailable = True
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data:
             error = event.step_failure_data.error
             user = event.step_failure_data.user_failure_data
+            unavailable = _only_permanently_unavailable(user)
+            if unavailable is not None:
+                outcome.unavailable.update(unavailable)
+                continue
+            only_unavailable = False
             text = (
                 user.description if user and user.description else (error.message if error else "")
             )
@@ -136,6 +145,7 @@ def _run(
             for name, value in materialization.metadata.items():
                 if isinstance(value, dg.PathMetadataValue) and not materialization.partition:
                     outcome.paths[f"{label}: {name}"] = value.path
+    outcome.succeeded &= result.success or (only_unavailable and bool(outcome.unavailable))
     for evaluation in result.get_asset_check_evaluations():
         outcome.checks.append(
             CheckOutcome(
@@ -146,6 +156,20 @@ def _run(
                 description=evaluation.description or "",
             )
         )
+
+
+def _only_permanently_unavailable(user: object) -> dict[str, str] | None:
+    """The failed recordings of a step, when every one is permanently unavailable at its
+    source (a removed or private video); None when any failed for another reason."""
+    metadata = getattr(user, "metadata", None) or {}
+    failed = metadata.get("failed_recordings")
+    permanent = metadata.get(PERMANENT_FAILURES)
+    if failed is None or permanent is None:
+        return None
+    failed_map = dict(failed.value)  # type: ignore[union-attr]
+    if not failed_map or set(failed_map) != set(permanent.value):  # type: ignore[union-attr]
+        return None
+    return {str(key): str(message) for key, message in failed_map.items()}
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

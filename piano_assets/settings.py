@@ -114,6 +114,23 @@ class PianoAssetsSettings(BaseSettings):
         default=False,
         description="Hash the MAESTRO zip (101 GB: minutes) before reading it; once per file.",
     )
+    youtube_piano_channels_file: Path | None = Field(
+        default=None,
+        description="T4: a channel list replacing the curated one shipped in the package (the "
+        "model repo's youtube_piano_cache/channels.yaml can still add and remove channels).",
+    )
+    youtube_piano_min_duration_s: float = Field(
+        default=120.0, ge=0, description="T4: shorter listed videos are dropped."
+    )
+    youtube_piano_max_duration_s: float = Field(
+        default=4 * 3600.0, gt=0, description="T4: longer listed videos are dropped."
+    )
+    youtube_piano_augmented_versions: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="T4: augmented versions per segment (each its own seeded chain).",
+    )
     ytdlp_allow_file_urls: bool = Field(
         default=False,
         description="Let yt-dlp read file:// URLs (the embedded sample's local outside world).",
@@ -148,6 +165,7 @@ class PianoAssetsSettings(BaseSettings):
         "root",
         "sample_dir",
         "maestro_source",
+        "youtube_piano_channels_file",
         "ytdlp_cookies_file",
         "ytdlp_js_runtime_path",
         mode="before",
@@ -179,6 +197,9 @@ class SourceLocations(BaseModel):
     maestro_url: str | None = None
     maestro_sha256: str | None = None
     maestro_verify_sha256: bool = False
+    youtube_piano_channels_file: Path | None = None
+    youtube_piano_min_duration_s: float = 120.0
+    youtube_piano_max_duration_s: float = 4 * 3600.0
 
 
 def validate_root(root: Path) -> Path:

@@ -24,6 +24,8 @@ from pydantic import BaseModel
 from piano_assets.engine.files import atomic_open
 
 StageMetadata = Mapping[str, Any]
+PERMANENT = "permanent"
+PERMANENT_FAILURES = "permanently_unavailable"
 
 
 class RecordingFailure(BaseModel):
@@ -36,6 +38,13 @@ class RecordingFailure(BaseModel):
     message: str
     run_id: str
     failed_at: str
+    # The source's verdict where it gives one: "permanent" (removed, private: never retried,
+    # excluded from completeness) or "retry_later" (rate limit, network).
+    classification: str | None = None
+
+    @property
+    def permanent(self) -> bool:
+        return self.classification == PERMANENT
 
 
 class RecordingBatch:
@@ -127,7 +136,9 @@ class RecordingBatch:
             )
             return
         lines = [
-            f"  {f.recording_id}: {f.stage} failed: {f.error_type}: {f.message}"
+            f"  {f.recording_id}: {f.stage} failed"
+            + (f" ({f.classification})" if f.classification else "")
+            + f": {f.error_type}: {f.message}"
             for f in self.failures.values()
         ]
         ok = len(self.keys) - len(self.failures)
@@ -139,6 +150,10 @@ class RecordingBatch:
             metadata={
                 "failed_recordings": dg.MetadataValue.json(
                     {f.recording_id: f"{f.stage}: {f.message}" for f in self.failures.values()}
+                ),
+                # Recordings the source will never give (removed, private): not retried.
+                PERMANENT_FAILURES: dg.MetadataValue.json(
+                    sorted(f.recording_id for f in self.failures.values() if f.permanent)
                 ),
                 "failure_ledger": dg.MetadataValue.path(str(self.ledger_path)),
             },
@@ -163,6 +178,7 @@ class RecordingBatch:
             message=message,
             run_id=self.context.run_id,
             failed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            classification=getattr(err, "classification", None),
         )
 
     def _failed_in(self, stage: str) -> list[str]:
@@ -202,3 +218,11 @@ def read_failure_ledger(ledger_dir: Path, tier: str) -> list[RecordingFailure]:
 
 def _stage_name(asset_key: dg.AssetKey | str) -> str:
     return asset_key if isinstance(asset_key, str) else asset_key.to_user_string()
+
+
+def permanently_unavailable(ledger_dir: Path, tier: str) -> dict[str, str]:
+    """Recordings whose latest failure the source called permanent -> its message."""
+    latest: dict[str, RecordingFailure] = {}
+    for failure in read_failure_ledger(ledger_dir, tier):
+        latest[failure.recording_id] = failure
+    return {rid: f.message for rid, f in latest.items() if f.permanent}

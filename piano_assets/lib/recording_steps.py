@@ -247,9 +247,11 @@ class SegmentsOutcome:
     segments: list[Segment]
     seconds: float
     table: Path
+    reused: bool = False
 
     def metadata(self, paths: RecordingPaths) -> dict[str, Any]:
         return {
+            "reused_existing": self.reused,
             "segments": len(self.segments),
             "seconds": round(self.seconds, 3),
             "tail_seconds": round(self.segments[-1].duration_s, 3) if self.segments else 0.0,
@@ -273,9 +275,10 @@ def plan_recording_segments(
             f"recording {recording_id}: {seconds:.2f} s is too short for one segment"
         )
     table = paths.segment_table(recording_id)
-    if not (table.is_file() and _same_table(table, segments)):
+    reused = table.is_file() and _same_table(table, segments)
+    if not reused:
         write_segment_table(table, segments)
-    return SegmentsOutcome(segments, seconds, table)
+    return SegmentsOutcome(segments, seconds, table, reused)
 
 
 def _same_table(path: Path, segments: list[Segment]) -> bool:
@@ -360,6 +363,9 @@ class Completeness:
     registered: int
     incomplete: dict[str, list[str]] = field(default_factory=dict)
     embedders: dict[str, int] = field(default_factory=dict)  # label -> files
+    # Incomplete recordings the source will never give (removed, private), with the reason:
+    # not missing work, so they do not fail completeness; they are named wherever it is told.
+    unavailable: dict[str, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -372,10 +378,18 @@ class Completeness:
     def describe(self, shown: int = 10) -> str:
         if self.registered == 0:
             return "no recordings are registered: materialize the catalog"
+        excluded = ""
+        if self.unavailable:
+            names = ", ".join(list(self.unavailable)[:shown])
+            excluded = (
+                f" {len(self.unavailable)} permanently unavailable at the source (removed or "
+                f"private; never retried) and excluded: {names}."
+            )
         if not self.incomplete:
+            complete = self.registered - len(self.unavailable)
             return (
-                f"all {self.registered} registered recordings have audio, segments and "
-                f"embeddings. Embedder: {self.embedder_summary}"
+                f"all {complete} available registered recordings have audio, segments and "
+                f"embeddings.{excluded} Embedder: {self.embedder_summary}"
             )
         listing = ", ".join(
             f"{key} ({', '.join(what)})" for key, what in list(self.incomplete.items())[:shown]
@@ -384,11 +398,17 @@ class Completeness:
         return (
             f"{len(self.incomplete)} of {self.registered} recordings incomplete: {listing}"
             + (f", … and {more} more" if more > 0 else "")
-            + f". Embedder: {self.embedder_summary}"
+            + f".{excluded} Embedder: {self.embedder_summary}"
         )
 
 
-def completeness(paths: RecordingPaths, registered: Sequence[str]) -> Completeness:
+def completeness(
+    paths: RecordingPaths,
+    registered: Sequence[str],
+    unavailable: Mapping[str, str] | None = None,
+) -> Completeness:
+    """`unavailable`: recordings the source called permanently gone (from the failure ledger)."""
+    gone = unavailable or {}
     result = Completeness(registered=len(registered))
     labels: Counter[str] = Counter()
     for recording_id in registered:
@@ -405,7 +425,9 @@ def completeness(paths: RecordingPaths, registered: Sequence[str]) -> Completene
                 missing.append("readable embeddings")
         else:
             missing.append("embeddings")
-        if missing:
+        if missing and recording_id in gone:
+            result.unavailable[recording_id] = gone[recording_id]
+        elif missing:
             result.incomplete[recording_id] = missing
     result.embedders = dict(labels)
     return result

@@ -30,7 +30,7 @@ import dagster as dg
 
 from piano_assets.lib.catalog_sensor import catalog_sensor, tier_environment
 from piano_assets.lib.partitions import registered_partitions
-from piano_assets.lib.recording_batch import RecordingBatch
+from piano_assets.lib.recording_batch import RecordingBatch, permanently_unavailable
 from piano_assets.lib.recording_steps import (
     DurationTolerance,
     RecordingStepError,
@@ -330,7 +330,9 @@ def recording_tier(
     ) -> dg.AssetCheckResult:
         paths = adapter.recording_paths(model_repo.layout())
         registered = registered_partitions(context.instance, names.partitions)
-        result = completeness(paths, registered)
+        result = completeness(
+            paths, registered, permanently_unavailable(paths.ledger_dir, names.tier)
+        )
         return dg.AssetCheckResult(
             passed=result.passed,
             description=result.describe(),
@@ -340,6 +342,7 @@ def recording_tier(
                 "incomplete_recordings": dg.MetadataValue.json(
                     dict(list(result.incomplete.items())[:_SHOWN])
                 ),
+                "permanently_unavailable": dg.MetadataValue.json(result.unavailable),
                 "embedder": dg.MetadataValue.json(sorted(result.embedders)),
                 "random_weights": any("RANDOM-WEIGHT" in label for label in result.embedders),
             },

@@ -18,7 +18,7 @@ from piano_assets.engine.files import atomic_write_text
 from piano_assets.layout import ModelRepoLayout
 
 # Bump when the generated content changes, so stale samples are regenerated.
-SAMPLE_VERSION = 1
+SAMPLE_VERSION = 2  # 2: the T4 YouTube world
 _STAMP = "sample.json"
 _GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "piano-assets sample",
@@ -41,6 +41,9 @@ class SampleWorld:
     world_dir: str
     chopin2021_base_url: str
     chopin2021_channel_url: str
+    youtube_piano_channels_file: str
+    youtube_piano_min_duration_s: float
+    youtube_piano_max_duration_s: float
 
 
 def world_dir_for(sample_dir: Path) -> Path:
@@ -76,6 +79,9 @@ def sample_environment(sample_dir: Path) -> dict[str, str]:
         "PIANO_ASSETS_ROOT": str(root),
         "PIANO_ASSETS_CHOPIN2021_BASE_URL": world.chopin2021_base_url,
         "PIANO_ASSETS_CHOPIN2021_CHANNEL_URL": world.chopin2021_channel_url,
+        "PIANO_ASSETS_YOUTUBE_PIANO_CHANNELS_FILE": world.youtube_piano_channels_file,
+        "PIANO_ASSETS_YOUTUBE_PIANO_MIN_DURATION_S": str(world.youtube_piano_min_duration_s),
+        "PIANO_ASSETS_YOUTUBE_PIANO_MAX_DURATION_S": str(world.youtube_piano_max_duration_s),
         # The sample's outside world is files: yt-dlp may read file:// URLs there only.
         "PIANO_ASSETS_YTDLP_ALLOW_FILE_URLS": "true",
     }
@@ -93,6 +99,7 @@ def _generate(sample_dir: Path) -> None:
     from piano_assets.sample.before_cleanup import build_model_repo_before_cleanup
     from piano_assets.sample.chopin2021_world import build_chopin2021_world
     from piano_assets.sample.maestro_sample import build_maestro_sample
+    from piano_assets.sample.youtube_world import build_youtube_world
 
     world_dir = world_dir_for(sample_dir)
     # A half-generated sample (no stamp) is discarded whole; the stamp is written last.
@@ -104,12 +111,16 @@ def _generate(sample_dir: Path) -> None:
     build_model_repo_before_cleanup(sample_dir)
     build_maestro_sample(ModelRepoLayout(sample_dir).maestro_cache, None)
     world = build_chopin2021_world(world_dir)
+    youtube = build_youtube_world(world_dir)
     _git_commit_all(sample_dir, "Model repo before the 2026 reorganization (piano-assets sample)")
 
     info = SampleWorld(
         world_dir=str(world_dir),
         chopin2021_base_url=world.chopin2021_base_url,
         chopin2021_channel_url=world.chopin2021_channel_url,
+        youtube_piano_channels_file=str(youtube.channels_file),
+        youtube_piano_min_duration_s=youtube.filters.min_duration_s,
+        youtube_piano_max_duration_s=youtube.filters.max_duration_s,
     )
     atomic_write_text(world_dir / "world.json", json.dumps(asdict(info), indent=2) + "\n")
     stamp = {"version": SAMPLE_VERSION, "world_dir": str(world_dir)}

@@ -68,6 +68,11 @@ class RecordingDownloadError(Exception):
     def permanent(self) -> bool:
         return self.failure.permanent
 
+    @property
+    def classification(self) -> str:
+        """ "permanent" or "retry_later": recorded in the tier's failure ledger."""
+        return self.failure.kind.value
+
 
 class FailureLedger:
     """Failed attempts, one JSON line each; the latest line per recording is its state."""
