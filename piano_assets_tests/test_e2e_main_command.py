@@ -144,3 +144,45 @@ def test_a_second_main_command_is_a_safe_no_op_that_still_passes(
     again, _ = _run_main(tmp_path)
     assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
     assert "# Readiness: COMPLETE (6/6 criteria pass)" in again.stdout
+
+
+def _outputs(sample: Path) -> dict[str, bytes]:
+    """Every file the platform wrote under model/data, with the sample's folders masked.
+
+    A safetensors file is its JSON header (masked) and its tensor bytes (compared as they are):
+    masking changes the header's length, which the file's first 8 bytes record."""
+    data = ModelRepoLayout(sample).data
+
+    def mask(raw: bytes) -> bytes:
+        for folder in (f"{sample}-world", str(sample)):
+            for spelling in (Path(folder).as_uri(), folder):
+                raw = raw.replace(spelling.encode(), b"<SAMPLE>")
+        return raw
+
+    masked: dict[str, bytes] = {}
+    for path in sorted(p for p in data.rglob("*") if p.is_file()):
+        raw = path.read_bytes()
+        if path.suffix == ".safetensors":
+            size = int.from_bytes(raw[:8], "little")
+            header = raw[8 : 8 + size].rstrip(b" ")  # padded with spaces to 8-byte alignment
+            raw = mask(header) + b"\n--tensors--\n" + raw[8 + size :]
+        masked[path.relative_to(data).as_posix()] = mask(raw)
+    return masked
+
+
+def test_two_samples_in_two_folders_give_byte_identical_outputs(
+    main_run: tuple[subprocess.CompletedProcess[str], Path],
+    tmp_path: Path,
+) -> None:
+    """Every output of the main command (tables, metadata, plots, audio, embeddings of the
+    seeded random MuQ) is reproduced byte for byte from another folder. Only the folder names
+    differ, inside the source URLs that point at each sample's own local world."""
+    first_result, first_tmp = main_run
+    assert first_result.returncode == 0, first_result.stdout[-3000:]
+    second_result, _ = _run_main(tmp_path)
+    assert second_result.returncode == 0, second_result.stdout[-3000:]
+    first, second = _outputs(first_tmp / "sample"), _outputs(tmp_path / "sample")
+    assert sorted(first) == sorted(second)
+    assert sum(1 for name in first if name.endswith(".safetensors")) >= 15
+    different = [name for name in first if first[name] != second[name]]
+    assert different == [], different[:20]
