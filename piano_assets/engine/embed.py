@@ -302,7 +302,7 @@ class Embedder:
             return BatchResult(torch.stack([tensor for part in parts for tensor in part]))
         outputs = on_device.to("cpu", non_blocking=True)  # lands in pinned memory
         ready = torch.cuda.Event()
-        ready.record()
+        ready.record(torch.cuda.current_stream(self.device))  # this device's, not the current
         return BatchResult(outputs, ready)
 
     def _shrink_auto(self, window_samples: int, size: int) -> None:

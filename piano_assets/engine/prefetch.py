@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -138,7 +138,7 @@ def ordered_prefetch(
     max_buffered: int,
     counts: Callable[[T], bool] = lambda _item: True,
     name: str = "prefetch",
-) -> Iterator[T]:
+) -> Generator[T, None, None]:
     """Every item of `sources[0]()`, then of `sources[1]()`, ..., read ahead by `workers` threads.
 
     `workers <= 0` reads each source in the calling thread, lazily (no thread, no read-ahead).
