@@ -189,12 +189,19 @@ def registered_partitions(instance: dg.DagsterInstance, partitions_def_name: str
     return list(instance.get_dynamic_partitions(partitions_def_name))
 
 
+# Dagster checks all keys of one call in a single SQL `IN (...)`; SQLite builds with the upstream
+# default stop at 32,766 variables (dagster issue #16260), so register in chunks.
+PARTITION_CHUNK_SIZE = 10_000
+
+
 def add_new_partitions(
     instance: dg.DagsterInstance, partitions_def_name: str, keys: Iterable[str]
 ) -> list[str]:
     """Register the keys not yet registered (never removes any); return the new ones."""
     existing = set(instance.get_dynamic_partitions(partitions_def_name))
     new = [key for key in dict.fromkeys(keys) if key not in existing]
-    if new:
-        instance.add_dynamic_partitions(partitions_def_name, new)
+    for start in range(0, len(new), PARTITION_CHUNK_SIZE):
+        instance.add_dynamic_partitions(
+            partitions_def_name, new[start : start + PARTITION_CHUNK_SIZE]
+        )
     return new
