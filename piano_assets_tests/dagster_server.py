@@ -530,6 +530,24 @@ class DagsterGraphQL:
         )
         return str(result["backfillId"])
 
+    def reexecute_run(self, parent_run_id: str, strategy: str = "FROM_FAILURE") -> str:
+        """launchRunReexecution of a finished run (the UI's "Re-execute from failure")."""
+        data = self.graphql(
+            """
+            mutation ($params: ReexecutionParams!) {
+              launchRunReexecution(reexecutionParams: $params) {
+                __typename
+                ... on LaunchRunSuccess { run { runId } }
+                ... on Error { message }
+                ... on PythonError { stack }
+              }
+            }
+            """,
+            {"params": {"parentRunId": parent_run_id, "strategy": strategy}},
+        )
+        result = _expect(data["launchRunReexecution"], "LaunchRunSuccess", "launchRunReexecution")
+        return str(result["run"]["runId"])
+
     def add_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
         data = self.graphql(
             """
@@ -839,6 +857,7 @@ def dagster_server(
     startup_timeout: float = 180.0,
     stop_timeout: float = 30.0,
     backfill_loop_seconds: float | None = None,
+    instance_yaml: str | None = None,
 ) -> Iterator[DagsterServer]:
     """Run a webserver (and, `with_daemon`, a daemon) over `target` until the block ends.
 
@@ -850,6 +869,9 @@ def dagster_server(
     not configurable): a backfill submits its runs on one pass and is marked finished on a later
     one, so tests and the benchmark would otherwise spend most of their time waiting. It patches
     a private Dagster constant in the daemon process only; `None` keeps Dagster's behaviour.
+
+    `instance_yaml` replaces the throwaway `dagster.yaml` (e.g. one rendered by
+    `piano_assets.deploy.instance` for PostgreSQL storage).
     """
     with ExitStack() as stack:
         if dagster_home is None:
@@ -857,9 +879,13 @@ def dagster_server(
             dagster_home = Path(temp)
         dagster_home = dagster_home.resolve()
         logs = log_dir or dagster_home / "logs"
-        write_instance_yaml(
-            dagster_home, queued=with_daemon, max_concurrent_runs=max_concurrent_runs
-        )
+        if instance_yaml is None:
+            write_instance_yaml(
+                dagster_home, queued=with_daemon, max_concurrent_runs=max_concurrent_runs
+            )
+        else:
+            dagster_home.mkdir(parents=True, exist_ok=True)
+            (dagster_home / "dagster.yaml").write_text(instance_yaml)
         process_env = {
             **os.environ,
             **dict(env or {}),
