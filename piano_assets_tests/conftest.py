@@ -16,13 +16,13 @@ import pytest
 from piano_assets_tests.services import (
     PostgresServer,
     RedisServer,
-    ServiceUnavailable,
+    ServiceUnavailableError,
     postgres_server,
     redis_server,
 )
 
 
-def _unavailable(what: str, err: ServiceUnavailable) -> None:
+def _unavailable(what: str, err: ServiceUnavailableError) -> None:
     message = f"{what} unavailable: {err}"
     if os.environ.get("PIANO_ASSETS_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{message} (PIANO_ASSETS_REQUIRE_SERVICES=1: it must run here)")
@@ -34,7 +34,7 @@ def postgres() -> Iterator[PostgresServer]:
     try:
         context = postgres_server()
         server = context.__enter__()
-    except ServiceUnavailable as err:
+    except ServiceUnavailableError as err:
         _unavailable("PostgreSQL", err)
         raise  # unreachable: skip/fail raise
     try:
@@ -48,7 +48,7 @@ def redis() -> Iterator[RedisServer]:
     try:
         context = redis_server()
         server = context.__enter__()
-    except ServiceUnavailable as err:
+    except ServiceUnavailableError as err:
         _unavailable("Redis", err)
         raise
     try:

@@ -7,7 +7,7 @@
   Durability is switched off (fsync, synchronous commit): the data is thrown away afterwards.
 * `redis_server()` runs `redis-server --port N --bind 127.0.0.1 --save ''` (no persistence).
 
-Each raises `ServiceUnavailable` (with the reason and the fix) when the server cannot be had;
+Each raises `ServiceUnavailableError` (with the reason and the fix) when the server cannot be had;
 the pytest fixtures in `conftest.py` turn that into a skip, or a failure when
 `PIANO_ASSETS_REQUIRE_SERVICES=1` (set by `./dev test` after it installed the packages).
 """
@@ -34,7 +34,7 @@ UNPRIVILEGED_USER = "nobody"
 INSTALL_HINT = "as root: apt-get install -y postgresql redis-server (./dev test does it)"
 
 
-class ServiceUnavailable(RuntimeError):
+class ServiceUnavailableError(RuntimeError):
     """A test server could not be started here; the message says why and how to fix it."""
 
 
@@ -48,7 +48,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ServiceUnavailable(
+            raise ServiceUnavailableError(
                 f"server exited with {process.returncode} while starting:\n{_tail(log)}"
             )
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -56,7 +56,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeo
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.1)
-    raise ServiceUnavailable(f"server did not listen on 127.0.0.1:{port} in {timeout}s")
+    raise ServiceUnavailableError(f"server did not listen on 127.0.0.1:{port} in {timeout}s")
 
 
 def _tail(path: Path, characters: int = 3000) -> str:
@@ -91,7 +91,9 @@ def find_postgres_bin() -> Path:
     for candidate in candidates:
         if (candidate / "initdb").exists() and (candidate / "postgres").exists():
             return candidate
-    raise ServiceUnavailable(f"no PostgreSQL server binaries (initdb, postgres); {INSTALL_HINT}")
+    raise ServiceUnavailableError(
+        f"no PostgreSQL server binaries (initdb, postgres); {INSTALL_HINT}"
+    )
 
 
 def _run_as_prefix() -> list[str]:
@@ -100,11 +102,11 @@ def _run_as_prefix() -> list[str]:
         return []
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        raise ServiceUnavailable("running as root without setpriv: cannot start PostgreSQL")
+        raise ServiceUnavailableError("running as root without setpriv: cannot start PostgreSQL")
     try:
         user = pwd.getpwnam(UNPRIVILEGED_USER)
     except KeyError as err:
-        raise ServiceUnavailable(f"running as root and no user {UNPRIVILEGED_USER!r}") from err
+        raise ServiceUnavailableError(f"running as root and no user {UNPRIVILEGED_USER!r}") from err
     return [setpriv, f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
 
 
@@ -196,7 +198,7 @@ def _initdb(bin_dir: Path, data_dir: Path, password_file: Path, run_as: Sequence
         check=False,
     )
     if result.returncode != 0:
-        raise ServiceUnavailable(
+        raise ServiceUnavailableError(
             f"initdb failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
         )
 
@@ -252,7 +254,7 @@ def postgres_server(startup_timeout: float = 60.0) -> Iterator[PostgresServer]:
                 )
             try:
                 _wait_for_port(port, process, log, startup_timeout)
-            except ServiceUnavailable:
+            except ServiceUnavailableError:
                 if "could not bind" in _tail(log) or "already in use" in _tail(log):
                     _stop(process, signal.SIGINT)
                     continue
@@ -261,7 +263,7 @@ def postgres_server(startup_timeout: float = 60.0) -> Iterator[PostgresServer]:
             _wait_until_accepting(server, startup_timeout)
             yield server
             return
-        raise ServiceUnavailable(f"PostgreSQL found no free port:\n{_tail(log)}")
+        raise ServiceUnavailableError(f"PostgreSQL found no free port:\n{_tail(log)}")
     finally:
         if process is not None:
             _stop(process, signal.SIGINT)  # fast shutdown
@@ -278,7 +280,9 @@ def _wait_until_accepting(server: PostgresServer, timeout: float) -> None:
             return
         except psycopg2.OperationalError as err:  # "the database system is starting up"
             if time.monotonic() > deadline:
-                raise ServiceUnavailable(f"PostgreSQL does not accept connections: {err}") from err
+                raise ServiceUnavailableError(
+                    f"PostgreSQL does not accept connections: {err}"
+                ) from err
             time.sleep(0.2)
 
 
@@ -299,7 +303,7 @@ class RedisServer:
 def redis_server(startup_timeout: float = 30.0) -> Iterator[RedisServer]:
     binary = shutil.which("redis-server")
     if binary is None:
-        raise ServiceUnavailable(f"no redis-server; {INSTALL_HINT}")
+        raise ServiceUnavailableError(f"no redis-server; {INSTALL_HINT}")
     base = Path(tempfile.mkdtemp(prefix="piano_assets_redis_"))
     process: subprocess.Popen[bytes] | None = None
     try:
@@ -329,14 +333,14 @@ def redis_server(startup_timeout: float = 30.0) -> Iterator[RedisServer]:
                 )
             try:
                 _wait_for_port(port, process, log, startup_timeout)
-            except ServiceUnavailable:
+            except ServiceUnavailableError:
                 if "Address already in use" in _tail(log):
                     _stop(process, signal.SIGTERM)
                     continue
                 raise
             yield RedisServer(port=port, process=process)
             return
-        raise ServiceUnavailable(f"redis-server found no free port:\n{_tail(log)}")
+        raise ServiceUnavailableError(f"redis-server found no free port:\n{_tail(log)}")
     finally:
         if process is not None:
             with suppress(ProcessLookupError):

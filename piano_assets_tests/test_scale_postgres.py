@@ -65,7 +65,7 @@ def test_without_the_psycopg2_scheme_sqlalchemy_looks_for_psycopg3(
     postgres_database: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Why the rendered dagster.yaml names `postgresql+psycopg2` (SQLAlchemy 2.1 + dagster-postgres)."""
+    """Why the rendered dagster.yaml names the scheme `postgresql+psycopg2`."""
     home = _postgres_home(tmp_path, postgres, postgres_database, monkeypatch)
     config = yaml.safe_load((home / "dagster.yaml").read_text())
     del config["storage"]["postgres"]["postgres_db"]["scheme"]

@@ -34,7 +34,7 @@ HOLD_LIMIT_S = 300.0
 
 
 def output_dir() -> Path:
-    return Path(os.environ.get("PIANO_SCALE_OUTPUT_DIR", "/tmp/piano_scale_out"))  # noqa: S108
+    return Path(os.environ.get("PIANO_SCALE_OUTPUT_DIR", "/tmp/piano_scale_out"))
 
 
 def _hold_if_asked(key: str, partial: Path) -> None:
