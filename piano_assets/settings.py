@@ -78,6 +78,7 @@ LENIENT_FIELDS = (
     "postgres_password",
     "max_concurrent_runs",
     "run_monitoring_poll_s",
+    "pool_slot_grace_s",
     "muq_pool_limit",
     "audio_pool_limit",
     "youtube_download_slots",
@@ -166,6 +167,11 @@ class PianoAssetsSettings(BaseSettings):
     max_concurrent_runs: int = Field(default=10, ge=1, description="runs in progress at once")
     run_monitoring_poll_s: int = Field(
         default=30, ge=1, description="how often the daemon checks that run workers are alive"
+    )
+    pool_slot_grace_s: int = Field(
+        default=30,
+        ge=1,
+        description="a killed step's pool slot is freed this long after its run ended",
     )
     muq_pool_limit: int = Field(default=1, ge=1, description="MuQ steps at once (pool `muq`)")
     audio_pool_limit: int = Field(

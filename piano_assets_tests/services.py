@@ -153,11 +153,13 @@ class PostgresServer:
         self.databases.append(name)
         return name
 
-    def query(self, database: str, sql: str) -> list[tuple[object, ...]]:
+    def query(
+        self, database: str, sql: str, params: tuple[object, ...] = ()
+    ) -> list[tuple[object, ...]]:
         connection = self.connect(database)
         try:
             with connection.cursor() as cursor:  # type: ignore[attr-defined]
-                cursor.execute(sql)
+                cursor.execute(sql, params)
                 return list(cursor.fetchall())
         finally:
             connection.close()  # type: ignore[attr-defined]

@@ -96,7 +96,8 @@ def instance_config(settings: PianoAssetsSettings) -> dict[str, Any]:
         "cancel_timeout_seconds": 180,
         "max_resume_run_attempts": 0,  # the local launcher cannot resume; re-execute instead
         "poll_interval_seconds": settings.run_monitoring_poll_s,
-        "free_slots_after_run_end_seconds": 30,  # a killed step's pool slot comes back
+        # A killed step never frees its pool slot; the daemon frees it once its run has ended.
+        "free_slots_after_run_end_seconds": settings.pool_slot_grace_s,
     }
     config["concurrency"] = {
         "runs": {"max_concurrent_runs": settings.max_concurrent_runs},
