@@ -303,3 +303,28 @@ def test_a_worker_that_cannot_see_the_root_fails_naming_it(
         verify_shared_root(root)
     assert expected in str(err.value)
     assert str(root) in str(err.value) and "every worker must mount" in str(err.value)
+
+
+def test_a_celery_worker_without_the_root_refuses_to_start(tmp_path: Path) -> None:
+    empty_mount = tmp_path / "mnt" / "model-repo"
+    empty_mount.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "PIANO_ASSETS_ROOT": str(empty_mount),
+        # Never reached: the check runs before the worker connects to its broker.
+        "PIANO_ASSETS_CELERY_BROKER_URL": "redis://127.0.0.1:9/0",
+    }
+    celery = [sys.executable, "-m", "celery", "-A", "piano_assets.deploy.celery_app"]
+    result = subprocess.run(
+        [*celery, "worker", "-Q", "audio", "-c", "1", "--without-gossip", "--without-mingle"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "refuses to start" in result.stderr
+    assert f"model repo root {empty_mount} is empty" in result.stderr

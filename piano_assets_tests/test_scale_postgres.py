@@ -115,6 +115,11 @@ def test_main_command_runs_the_whole_graph_on_postgres(
         "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'",
     )[0]
     assert runs >= 4 and failed == 0
+    (tagged,) = postgres.query(  # run monitoring can tell when a killed `main` left a run behind
+        postgres_database,
+        "SELECT count(DISTINCT run_id) FROM run_tags WHERE key = 'piano_assets/worker_host'",
+    )[0]
+    assert tagged == runs
     assert materializations > 20
     pools = dict(
         postgres.query(

@@ -20,7 +20,7 @@ from dagster_celery.tasks import create_task
 
 from piano_assets.deploy.config import deploy_settings, logger, problems
 from piano_assets.deploy.executor import celery_executor_config
-from piano_assets.deploy.shared_root import verify_shared_root
+from piano_assets.deploy.shared_root import SharedRootError, verify_shared_root
 from piano_assets.settings import PianoAssetsSettings
 
 
@@ -41,6 +41,11 @@ execute_plan = create_task(app)
 
 @signals.worker_init.connect
 def _check_model_repo_root(**_kwargs: Any) -> None:
-    if settings.root is not None:
+    if settings.root is None:
+        return
+    try:
         marker = verify_shared_root(settings.root, settings.root_id)
-        logger.info("model repo root %s (id %s) is mounted", settings.root, marker.root_id)
+    except SharedRootError as err:
+        # Celery logs and swallows a handler's Exception; SystemExit stops the worker.
+        raise SystemExit(f"piano_assets worker refuses to start: {err}") from err
+    logger.info("model repo root %s (id %s) is mounted", settings.root, marker.root_id)
