@@ -135,6 +135,7 @@ def run_arm(
             **env,
             "DAGSTER_HOME": str(home),
             "PYTHONPATH": str(REPO_ROOT),
+            "PYTHONUNBUFFERED": "1",
             "PIANO_BENCH_RUN_SIZE": str(args.run_size),
         }
         workers: list[ManagedProcess] = []

@@ -862,7 +862,7 @@ def dagster_server(
     """Run a webserver (and, `with_daemon`, a daemon) over `target` until the block ends.
 
     `dagster_home` defaults to a fresh temporary folder (deleted afterwards); `log_dir` defaults
-    to `<dagster_home>/logs`. `env` adds variables to the processes' environment (the code
+    to `<dagster_home>/harness_logs`. `env` adds variables to the processes' environment (the code
     location reads its settings from there).
 
     `backfill_loop_seconds` shortens the backfill daemon's pause between passes (30 s in Dagster,
@@ -878,7 +878,9 @@ def dagster_server(
             temp = stack.enter_context(tempfile.TemporaryDirectory(prefix="dagster_home_"))
             dagster_home = Path(temp)
         dagster_home = dagster_home.resolve()
-        logs = log_dir or dagster_home / "logs"
+        # Not `<home>/logs`: Dagster's webserver and daemon move that folder to `.logs_queue` and
+        # upload it to Dagster's telemetry server (unless DAGSTER_DISABLE_TELEMETRY is set).
+        logs = log_dir or dagster_home / "harness_logs"
         if instance_yaml is None:
             write_instance_yaml(
                 dagster_home, queued=with_daemon, max_concurrent_runs=max_concurrent_runs
@@ -890,6 +892,7 @@ def dagster_server(
             **os.environ,
             **dict(env or {}),
             "DAGSTER_HOME": str(dagster_home),
+            "DAGSTER_DISABLE_TELEMETRY": "1",
             "PYTHONUNBUFFERED": "1",
         }
         port = free_port()
