@@ -150,7 +150,7 @@ def run_arm(
                     ],
                     env=process_env,
                     cwd=REPO_ROOT,
-                    log_path=home / "logs" / f"celery-{name}.log",
+                    log_path=home / "harness_logs" / f"celery-{name}.log",
                 )
                 stack.callback(worker.stop, 30.0)
                 workers.append(worker)
