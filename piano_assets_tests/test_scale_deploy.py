@@ -41,7 +41,8 @@ from piano_assets.deploy.routing import (
     youtube_download_interval_s,
 )
 from piano_assets.deploy.shared_root import SharedRootError, marker_path, verify_shared_root
-from piano_assets.settings import ExecutorKind, PianoAssetsSettings, StorageKind
+from piano_assets.scale_settings import ExecutorKind, StorageKind
+from piano_assets.settings import PianoAssetsSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,8 @@ import yaml
 from dagster_k8s.job import get_user_defined_k8s_config
 
 from piano_assets.deploy.routing import step_tags
-from piano_assets.settings import ExecutorKind, PianoAssetsSettings
+from piano_assets.scale_settings import ExecutorKind
+from piano_assets.settings import PianoAssetsSettings
 
 VALUES = Path(__file__).resolve().parents[1] / "deploy" / "helm" / "values.yaml"
 

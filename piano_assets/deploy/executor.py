@@ -29,7 +29,8 @@ from dagster._core.executor.base import Executor
 from dagster._core.executor.init import InitExecutorContext
 
 from piano_assets.deploy.config import deploy_settings, logger, problems
-from piano_assets.settings import ExecutorKind, PianoAssetsSettings
+from piano_assets.scale_settings import ExecutorKind
+from piano_assets.settings import PianoAssetsSettings
 
 # Celery settings shared by the executor (which submits) and the workers (which run steps).
 CELERY_TRANSPORT_RETRIES = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2}

@@ -32,7 +32,8 @@ import yaml
 from piano_assets.deploy.config import deploy_settings, problems
 from piano_assets.deploy.files import write_text_atomically
 from piano_assets.deploy.routing import pool_limits
-from piano_assets.settings import PLATFORM_HOME, PianoAssetsSettings, StorageKind
+from piano_assets.scale_settings import StorageKind
+from piano_assets.settings import PLATFORM_HOME, PianoAssetsSettings
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance

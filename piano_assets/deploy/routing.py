@@ -21,7 +21,8 @@ from __future__ import annotations
 import json
 from typing import Literal, get_args
 
-from piano_assets.settings import ExecutorKind, PianoAssetsSettings
+from piano_assets.scale_settings import ExecutorKind
+from piano_assets.settings import PianoAssetsSettings
 
 StepKind = Literal["audio", "muq"]
 AudioSource = Literal["youtube", "local"]
