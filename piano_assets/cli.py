@@ -10,32 +10,36 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from piano_assets.engine.files import atomic_write_text
-from piano_assets.settings import PLATFORM_HOME, SettingsError, load_settings, settings_or_defaults
+from piano_assets.settings import SettingsError, load_settings, settings_or_defaults
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
 
     from piano_assets.runner import RunAllOutcome
 
-DAGSTER_YAML = """\
-# Written by piano-assets for the local sample; edit freely (storage, run launcher, ...).
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1  # MuQ steps (pool "muq") run one at a time on this machine
-"""
-
 
 def ensure_dagster_home() -> Path:
-    """Use $DAGSTER_HOME, or a persistent one under `.piano_assets/` that `dagster dev` shares."""
-    home = os.environ.get("DAGSTER_HOME")
-    path = Path(home) if home else PLATFORM_HOME / ".piano_assets" / "dagster_home"
-    path.mkdir(parents=True, exist_ok=True)
-    config = path / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    """Use $DAGSTER_HOME, or a persistent one under `.piano_assets/` that `dagster dev` shares.
+
+    Its `dagster.yaml` is rendered from the settings (`piano_assets.deploy.instance`): written
+    when absent or still ours, never over a file someone edited (that is said instead). The pool
+    limits (`muq`, `youtube_downloads`, `audio`) are set on the instance.
+    """
+    import dagster as dg
+
+    from piano_assets.deploy.instance import (
+        apply_pool_limits,
+        default_dagster_home,
+        write_instance_yaml,
+    )
+
+    path = default_dagster_home()
+    outcome = write_instance_yaml(path)
+    if outcome.action == "kept":
+        print(f"piano-assets: warning: {outcome.message}", file=sys.stderr)
     os.environ["DAGSTER_HOME"] = str(path)
+    with dg.DagsterInstance.from_config(str(path)) as instance:
+        apply_pool_limits(instance)
     return path
 
 

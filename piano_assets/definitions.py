@@ -11,6 +11,7 @@ import dagster as dg
 
 from piano_assets.chopin2021 import defs as chopin2021
 from piano_assets.chopin2021 import gate as chopin2021_gate
+from piano_assets.deploy.executor import executor_from_settings
 from piano_assets.maestro import defs as maestro
 from piano_assets.maestro import gate as maestro_gate
 from piano_assets.percepiano import defs as percepiano
@@ -27,5 +28,6 @@ defs = dg.Definitions.merge(
     maestro.defs,
     youtube_piano.defs,
     readiness_defs([chopin2021_gate.GATE, maestro_gate.GATE, youtube_piano_gate.GATE]),
-    dg.Definitions(resources=default_resources()),
+    # Multiprocess by default; Celery or Kubernetes by PIANO_ASSETS_EXECUTOR (piano_assets/deploy).
+    dg.Definitions(resources=default_resources(), executor=executor_from_settings()),
 )

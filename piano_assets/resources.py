@@ -38,6 +38,15 @@ def _settings() -> PianoAssetsSettings:
     return settings_or_defaults()[0]
 
 
+@functools.cache
+def _verify_shared_root(root: Path, expected_id: str | None) -> None:
+    """Distributed workers must all see the same model repo: fail at once, naming the path,
+    on a worker where it is missing, empty (nothing mounted) or another repo (once a process)."""
+    from piano_assets.deploy.shared_root import verify_shared_root
+
+    verify_shared_root(root, expected_id)
+
+
 class SettingsBackedResource(dg.ConfigurableResource):
     """Fails a run at once, naming the bad PIANO_ASSETS_* value, when its defaults could not be
     read (the code location still loads, so the UI shows the run and its message)."""
@@ -64,8 +73,12 @@ class ModelRepoResource(SettingsBackedResource):
 
     def root_path(self) -> Path:
         if not self.root:
-            return _settings().model_repo_root()  # raises the clear "no model repo" error
-        return validate_root(Path(self.root).expanduser())
+            root = _settings().model_repo_root()  # raises the clear "no model repo" error
+        else:
+            root = validate_root(Path(self.root).expanduser())
+        if _settings().executor != "multiprocess":
+            _verify_shared_root(root, _settings().root_id)
+        return root
 
     def layout(self) -> ModelRepoLayout:
         return ModelRepoLayout(self.root_path())

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._core.definitions.partitions.definition import DynamicPartitionsDefinition
 
+from piano_assets.deploy.launcher import run_worker_tags
 from piano_assets.lib.recording_batch import PERMANENT_FAILURES
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -120,8 +121,10 @@ def _run(
     job = defs.resolve_implicit_job_def_def_for_assets(keys)
     if job is None:
         raise RuntimeError(f"no job can run {[key.to_user_string() for key in keys]}")
+    # This process is the run worker: the tag lets run monitoring mark the run failed if killed.
+    run_tags = {**run_worker_tags(), **(tags or {})}
     result = job.execute_in_process(
-        instance=instance, asset_selection=list(keys), tags=tags or {}, raise_on_error=False
+        instance=instance, asset_selection=list(keys), tags=run_tags, raise_on_error=False
     )
     outcome.run_ids.append(result.run_id)
     only_unavailable = True

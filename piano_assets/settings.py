@@ -20,6 +20,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from piano_assets.scale_settings import ScaleOutSettings
+
 PLATFORM_HOME = Path(__file__).resolve().parents[1]
 MUQ_PRETRAINED_ID = "OpenMuQ/MuQ-large-msd-iter"
 CHOPIN2021_BASE_URL = "https://chopin2020.pl/"
@@ -47,7 +49,7 @@ class Pooling(StrEnum):
     MEAN_STD = "mean_std"
 
 
-class PianoAssetsSettings(BaseSettings):
+class PianoAssetsSettings(ScaleOutSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PIANO_ASSETS_", extra="ignore")
 
     root: Path | None = Field(

@@ -530,6 +530,24 @@ class DagsterGraphQL:
         )
         return str(result["backfillId"])
 
+    def reexecute_run(self, parent_run_id: str, strategy: str = "FROM_FAILURE") -> str:
+        """launchRunReexecution of a finished run (the UI's "Re-execute from failure")."""
+        data = self.graphql(
+            """
+            mutation ($params: ReexecutionParams!) {
+              launchRunReexecution(reexecutionParams: $params) {
+                __typename
+                ... on LaunchRunSuccess { run { runId } }
+                ... on Error { message }
+                ... on PythonError { stack }
+              }
+            }
+            """,
+            {"params": {"parentRunId": parent_run_id, "strategy": strategy}},
+        )
+        result = _expect(data["launchRunReexecution"], "LaunchRunSuccess", "launchRunReexecution")
+        return str(result["run"]["runId"])
+
     def add_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
         data = self.graphql(
             """
@@ -839,31 +857,42 @@ def dagster_server(
     startup_timeout: float = 180.0,
     stop_timeout: float = 30.0,
     backfill_loop_seconds: float | None = None,
+    instance_yaml: str | None = None,
 ) -> Iterator[DagsterServer]:
     """Run a webserver (and, `with_daemon`, a daemon) over `target` until the block ends.
 
     `dagster_home` defaults to a fresh temporary folder (deleted afterwards); `log_dir` defaults
-    to `<dagster_home>/logs`. `env` adds variables to the processes' environment (the code
+    to `<dagster_home>/harness_logs`. `env` adds variables to the processes' environment (the code
     location reads its settings from there).
 
     `backfill_loop_seconds` shortens the backfill daemon's pause between passes (30 s in Dagster,
     not configurable): a backfill submits its runs on one pass and is marked finished on a later
     one, so tests and the benchmark would otherwise spend most of their time waiting. It patches
     a private Dagster constant in the daemon process only; `None` keeps Dagster's behaviour.
+
+    `instance_yaml` replaces the throwaway `dagster.yaml` (e.g. one rendered by
+    `piano_assets.deploy.instance` for PostgreSQL storage).
     """
     with ExitStack() as stack:
         if dagster_home is None:
             temp = stack.enter_context(tempfile.TemporaryDirectory(prefix="dagster_home_"))
             dagster_home = Path(temp)
         dagster_home = dagster_home.resolve()
-        logs = log_dir or dagster_home / "logs"
-        write_instance_yaml(
-            dagster_home, queued=with_daemon, max_concurrent_runs=max_concurrent_runs
-        )
+        # Not `<home>/logs`: Dagster's webserver and daemon move that folder to `.logs_queue` and
+        # upload it to Dagster's telemetry server (unless DAGSTER_DISABLE_TELEMETRY is set).
+        logs = log_dir or dagster_home / "harness_logs"
+        if instance_yaml is None:
+            write_instance_yaml(
+                dagster_home, queued=with_daemon, max_concurrent_runs=max_concurrent_runs
+            )
+        else:
+            dagster_home.mkdir(parents=True, exist_ok=True)
+            (dagster_home / "dagster.yaml").write_text(instance_yaml)
         process_env = {
             **os.environ,
             **dict(env or {}),
             "DAGSTER_HOME": str(dagster_home),
+            "DAGSTER_DISABLE_TELEMETRY": "1",
             "PYTHONUNBUFFERED": "1",
         }
         port = free_port()

@@ -106,6 +106,19 @@ def test_graphql_backfill_of_two_partitions_then_the_check_across_all(
     assert any(execution["status"] == "FAILED" for execution in executions)
 
 
+def test_server_logs_stay_out_of_dagsters_telemetry_upload(tiny_server: DagsterServer) -> None:
+    """Dagster's webserver and daemon move `$DAGSTER_HOME/logs` to `.logs_queue` and POST it to
+    Dagster's telemetry server, whatever `telemetry.enabled` says, unless
+    DAGSTER_DISABLE_TELEMETRY is set; the harness's logs must not be there."""
+    time.sleep(2)  # the upload thread makes its first pass at startup
+    for process in tiny_server.processes:
+        assert process.log_path.exists(), process.log_path
+        assert process.log_path.parent != tiny_server.dagster_home / "logs"
+    assert tiny_server.env.get("DAGSTER_DISABLE_TELEMETRY") == "1"
+    queue = tiny_server.dagster_home / ".logs_queue"
+    assert not queue.exists() or not any(queue.iterdir())
+
+
 def test_sigint_stops_the_server_even_when_the_parent_ignores_it() -> None:
     # A shell job starts processes with SIGINT ignored; the harness restores it in the child.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -28,6 +28,7 @@ from typing import Any
 
 import dagster as dg
 
+from piano_assets.deploy import routing
 from piano_assets.lib.catalog_sensor import catalog_sensor, tier_environment
 from piano_assets.lib.partitions import registered_partitions
 from piano_assets.lib.recording_batch import RecordingBatch, permanently_unavailable
@@ -133,7 +134,7 @@ def recording_tier(
     *,
     extra_stages: Sequence[ExtraEmbeddingStage] = (),
     automation_condition: dg.AutomationCondition | None = None,
-    step_tags: Callable[[str], Mapping[str, str]] | None = None,
+    step_tags: Callable[[routing.StepKind], Mapping[str, str]] | None = None,
 ) -> RecordingTier:
     """Build a tier's partitions, per-recording steps, completeness check and sensor."""
     names = adapter.names
@@ -141,7 +142,8 @@ def recording_tier(
     audio_key, segments_key = dg.AssetKey(names.audio), dg.AssetKey(names.segments)
     embeddings_key = dg.AssetKey(names.embeddings)
     extras = tuple(extra_stages)
-    tags_for = step_tags or (lambda kind: {"piano_assets/step": kind})
+    # Routing by executor (Celery queues, Kubernetes GPU nodes) and pools: piano_assets/deploy.
+    tags_for = step_tags or routing.step_tags
 
     def environment(
         context: dg.OpExecutionContext,
@@ -160,7 +162,7 @@ def recording_tier(
             "ready": dg.Out(dg.Nothing, is_required=False),
         },
         tags=dict(tags_for("audio")),
-        pool=adapter.download_pool,
+        pool=routing.step_pool("audio", source="youtube" if adapter.download_pool else "local"),
         description=f"{adapter.title}: per recording, fetch and convert the audio, then plan "
         "its segments.",
     )
@@ -206,7 +208,7 @@ def recording_tier(
         ins={"ready": dg.In(dg.Nothing)},
         out={"embeddings": dg.Out(dg.Nothing, is_required=False), **extra_outs},
         tags=dict(tags_for("muq")),
-        pool="muq",
+        pool=routing.step_pool("muq"),
         description=f"{adapter.title}: per recording, MuQ embeddings of its segments (shared "
         "engine, batched across recordings).",
     )
