@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +15,7 @@ from piano_assets.resources import (
     YtDlpResource,
 )
 from piano_assets.sample.chopin2021_world import CompetitionWorld
+from piano_assets.sample.repo import ensure_sample_repo, world_dir_for
 
 
 def tiny_muq() -> MuqEmbedderResource:
@@ -47,3 +49,11 @@ def offline_resources(root: Path, world: CompetitionWorld) -> dict[str, object]:
 def everything_in(defs: dg.Definitions) -> list[object]:
     """A `defs`' assets and checks, as `dagster.materialize` takes them."""
     return [*(defs.assets or []), *(defs.asset_checks or [])]
+
+
+def copy_sample(sample: Path, target: Path) -> Path:
+    """A private copy of a generated sample and its world at `target` (a complete sample)."""
+    shutil.copytree(sample, target, symlinks=True)
+    shutil.copytree(world_dir_for(sample), world_dir_for(target), symlinks=True)
+    ensure_sample_repo(target)  # a no-op on a complete copy; regenerates a broken one
+    return target

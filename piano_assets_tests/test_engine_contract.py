@@ -42,9 +42,9 @@ from piano_assets.sample.synth import write_piano_wav
 TONE_HZ = 440.0
 
 
-@pytest.fixture(scope="module")
-def tiny() -> Embedder:
-    return build_embedder(EmbedderConfig(mode="random", random_size="tiny", batch_size=4))
+@pytest.fixture
+def tiny(tiny_embedder: Embedder) -> Embedder:
+    return tiny_embedder
 
 
 def _ffmpeg(*args: str) -> None:

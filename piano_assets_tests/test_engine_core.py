@@ -12,6 +12,7 @@ import torch
 from piano_assets.engine import (
     AudioDecodeError,
     AudioTooLongError,
+    Embedder,
     EmbedderConfig,
     EmbedderError,
     EmptyAudioError,
@@ -34,9 +35,9 @@ from piano_assets.engine.files import UnsafeNameError
 from piano_assets.sample.synth import write_piano_wav
 
 
-@pytest.fixture(scope="module")
-def embedder():
-    return build_embedder(EmbedderConfig(mode="random", random_size="tiny", batch_size=4))
+@pytest.fixture
+def embedder(tiny_embedder: Embedder) -> Embedder:
+    return tiny_embedder
 
 
 def _ffmpeg(*args: str) -> None:

@@ -74,7 +74,7 @@ def test_conversion_to_24k_mono_with_provenance_and_reuse(
 ) -> None:
     zip_path = _zip(tmp_path / "maestro-v3.0.0.zip", rate=48_000)
     frame, where = recordings.read_source_metadata(paths, zip_path)
-    recordings.write_recordings(paths, frame, where, [])
+    recordings.write_recordings(paths, frame, where)
     rid = frame.row(0, named=True)["recording_id"]
     resolver = adapter.AudioSourceResolver(paths, adapter.SourceSettings(source_path=zip_path))
     source = adapter.MaestroSource(paths, resolver)

@@ -34,7 +34,6 @@ from piano_assets.resources import (
     YtDlpResource,
 )
 from piano_assets.runner import RANGE_END, RANGE_START
-from piano_assets.sample.maestro_sample import build_maestro_sample
 
 TIER_KEYS = ["maestro_audio", "maestro_segments", "maestro_muq_embeddings"]
 MAESTRO_PARTITIONS_NAME = "maestro_recordings"
@@ -42,11 +41,9 @@ EVERYTHING = [*(maestro_defs.assets or []), *(maestro_defs.asset_checks or [])]
 DOWNSTREAM = ["maestro_piece_performer_map", "maestro_contrastive_pairs"]
 
 
-@pytest.fixture(scope="module")
-def sample_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = tmp_path_factory.mktemp("maestro_sample") / "maestro_cache"
-    build_maestro_sample(cache, None)
-    return cache
+@pytest.fixture
+def sample_cache(maestro_sample_cache: Path) -> Path:
+    return maestro_sample_cache
 
 
 def _repo(tmp_path: Path, sample_cache: Path, *, link: bool = True) -> ModelRepoLayout:

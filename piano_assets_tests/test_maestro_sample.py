@@ -28,11 +28,9 @@ def _digests(root: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = tmp_path_factory.mktemp("maestro") / "maestro_cache"
-    build_maestro_sample(cache, None)
-    return cache
+@pytest.fixture
+def sample(maestro_sample_cache: Path) -> Path:
+    return maestro_sample_cache
 
 
 def test_sample_is_small_and_non_trivial(sample: Path) -> None:

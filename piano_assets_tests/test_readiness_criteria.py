@@ -216,7 +216,7 @@ def add_maestro(layout: ModelRepoLayout, rows: int = 3) -> list[str]:
     lines = MAESTRO_ROWS.splitlines()
     (paths.cache / MAESTRO_CSV_NAME).write_text("\n".join(lines[: rows + 1]) + "\n", "utf-8")
     frame, source = recordings.read_source_metadata(paths, None)
-    recordings.write_recordings(paths, frame, source, [])
+    recordings.write_recordings(paths, frame, source)
     ids = frame["recording_id"].to_list()
     for recording_id in ids:
         _audio_and_segments(paths.recordings(), recording_id, 2)

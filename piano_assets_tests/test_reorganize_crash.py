@@ -46,11 +46,9 @@ dg.materialize(
 """
 
 
-@pytest.fixture(scope="module")
-def reference_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    layout = make_repo(tmp_path_factory.mktemp("reference"))
-    ops.run_all(layout)
-    return final_state(layout.root)
+@pytest.fixture
+def reference_state(reorganized_reference: dict[str, object]) -> dict[str, object]:
+    return reorganized_reference
 
 
 def _start(command: list[str], stall_at: int | None, signal_file: Path) -> subprocess.Popen:

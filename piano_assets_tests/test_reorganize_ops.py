@@ -53,11 +53,9 @@ def _assert_nothing_lost(layout: ModelRepoLayout) -> None:
 
 
 @pytest.fixture
-def reference_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def reference_state(reorganized_reference: dict[str, object]) -> dict[str, object]:
     """The final state of an uninterrupted reorganization of the same sample."""
-    layout = make_repo(tmp_path_factory.mktemp("reference"))
-    ops.run_all(layout)
-    return final_state(layout.root)
+    return reorganized_reference
 
 
 # -- copies -----------------------------------------------------------------------------------

@@ -34,12 +34,10 @@ def _head(root: Path) -> str:
     ).stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One generated sample (~13 s) for the tests below; each leaves it complete."""
-    sample = tmp_path_factory.mktemp("generated") / "sample"
-    ensure_sample_repo(sample)
-    return sample
+@pytest.fixture
+def generated(generated_sample: Path) -> Path:
+    """The session's generated sample; each test below leaves it complete."""
+    return generated_sample
 
 
 def test_sample_is_deterministic_and_committed(generated: Path) -> None:

@@ -114,7 +114,15 @@ def test_main_command_runs_the_whole_graph_on_postgres(
         postgres_database,
         "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'",
     )[0]
-    assert runs >= 4 and failed == 0
+    # One run fails by design: the sample's removed T4 video fails its own partition (the main
+    # command reports it as permanently unavailable and succeeds); every other run succeeds.
+    assert "UNAVAILABLE at the source" in result.stdout
+    (failed_elsewhere,) = postgres.query(
+        postgres_database,
+        "SELECT count(*) FROM runs WHERE status <> 'SUCCESS' AND run_body NOT LIKE "
+        "'%youtube_piano_audio%'",
+    )[0]
+    assert runs >= 4 and failed == 1 and failed_elsewhere == 0
     (tagged,) = postgres.query(  # run monitoring can tell when a killed `main` left a run behind
         postgres_database,
         "SELECT count(DISTINCT run_id) FROM run_tags WHERE key = 'piano_assets/worker_host'",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,9 +23,8 @@ POLISH_PAGE = "<html><body><h1>Wyniki - Łódź, Kraków, Gdańsk: Zażółć g�
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LoopbackServer]:
-    with LoopbackServer(tmp_path / "www") as loopback:
-        yield loopback
+def server(loopback: LoopbackServer) -> LoopbackServer:
+    return loopback
 
 
 def _payload(size: int) -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,8 @@ OCT_4_2021 = 1_633_341_600  # 2021-10-04 10:00 UTC
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LoopbackServer]:
-    with LoopbackServer(tmp_path / "www") as loopback:
-        yield loopback
+def server(loopback: LoopbackServer) -> LoopbackServer:
+    return loopback
 
 
 def _client(**kwargs: Any) -> YtDlpClient:

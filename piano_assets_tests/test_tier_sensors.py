@@ -142,7 +142,7 @@ def test_maestro_sensor_registers_the_recordings_table(tmp_path: Path, rows: int
     lines = MAESTRO_ROWS.splitlines()
     (paths.cache / MAESTRO_CSV_NAME).write_text("\n".join(lines[: rows + 1]) + "\n", "utf-8")
     frame, source = recordings.read_source_metadata(paths, None)
-    recordings.write_recordings(paths, frame, source, [])
+    recordings.write_recordings(paths, frame, source)
 
     keys = _requested(_tick(maestro_catalog_sensor, instance, tmp_path), instance)
 
@@ -223,7 +223,7 @@ def test_maestro_sensor_requests_maestro_recordings_when_the_metadata_grows(
     csv = paths.cache / MAESTRO_CSV_NAME
     csv.write_text("\n".join(lines[:3]) + "\n", "utf-8")
     frame, source = recordings.read_source_metadata(paths, None)
-    recordings.write_recordings(paths, frame, source, [])
+    recordings.write_recordings(paths, frame, source)
     _requested(_tick(maestro_catalog_sensor, instance, tmp_path), instance)
 
     csv.write_text("\n".join(lines[:4]) + "\n", "utf-8")  # a new release adds a recording

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from piano_assets.sample.repo import ensure_sample_repo, sample_environment, world_dir_for
+from piano_assets.sample.repo import sample_environment
 from piano_assets_tests.dagster_server import CodeLocationTarget, DagsterServer, dagster_server
+from piano_assets_tests.support import copy_sample
 from piano_assets_tests.ui_browser import (
     ARTIFACTS_DIR,
     DagsterUI,
@@ -31,21 +32,9 @@ CHOPIN_PER_RECORDING = ["chopin2021_audio", "chopin2021_segments", "chopin2021_m
 CHOPIN_CATALOG = ["chopin2021_results", "chopin2021_video_catalog"]
 
 
-@pytest.fixture(scope="module")
-def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample repo and its world, generated once (~13 s); each test works on a copy."""
-    sample_dir = tmp_path_factory.mktemp("template") / "sample"
-    ensure_sample_repo(sample_dir)
-    return sample_dir
-
-
 @pytest.fixture
-def sample_server(sample_template: Path, tmp_path: Path) -> Iterator[DagsterServer]:
-    sample_dir = tmp_path / "sample"
-    world = world_dir_for(sample_template)
-    shutil.copytree(sample_template, sample_dir, symlinks=True)
-    shutil.copytree(world, world_dir_for(sample_dir), symlinks=True)
-    ensure_sample_repo(sample_dir)  # a no-op on a complete copy; regenerates a broken one
+def sample_server(generated_sample: Path, tmp_path: Path) -> Iterator[DagsterServer]:
+    sample_dir = copy_sample(generated_sample, tmp_path / "sample")  # each test works on a copy
     env = {
         # What `./dev ui` sets: the settings that point at the sample.
         **sample_environment(sample_dir),

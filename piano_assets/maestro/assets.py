@@ -43,12 +43,13 @@ def maestro_recordings(
     added = add_new_partitions(
         context.instance, NAMES.partitions, frame["recording_id"], progress=context.log.info
     )
-    manifest = recordings.write_recordings(paths, frame, where, added)
+    manifest = recordings.write_recordings(paths, frame, where)
     context.log.info(
         f"{manifest.recordings} MAESTRO recordings ({manifest.hours} h) from {where}; "
         f"{len(added)} new partitions"
     )
-    return dg.MaterializeResult(metadata=recordings.recordings_metadata(paths, frame, manifest))
+    metadata = recordings.recordings_metadata(paths, frame, manifest, added)
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(

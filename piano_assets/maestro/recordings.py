@@ -43,8 +43,10 @@ def read_source_metadata(paths: MaestroPaths, source_path: Path | None) -> tuple
 
 
 def write_recordings(
-    paths: MaestroPaths, frame: pl.DataFrame, source: str, added: list[str]
+    paths: MaestroPaths, frame: pl.DataFrame, source: str
 ) -> records.RecordingsManifest:
+    """The recordings table and its manifest: only what the metadata says (no run history, so
+    the same metadata gives the same bytes whatever the instance has seen)."""
     source = paths.relative(source)
     digest = write_parquet(frame, paths.recordings_table, {"metadata_source": source})
     manifest = records.RecordingsManifest(
@@ -53,7 +55,6 @@ def write_recordings(
         recordings=frame.height,
         hours=round(float(frame["duration"].sum()) / 3600, 3),
         splits=dict(frame.group_by("split").len().sort("split").iter_rows()),
-        partitions_added=added,
     )
     atomic_write_text(paths.recordings_manifest, manifest.model_dump_json(indent=2) + "\n")
     return manifest
@@ -78,7 +79,10 @@ def row_of(rows: Mapping[str, Mapping[str, Any]], recording_id: str) -> Mapping[
 
 
 def recordings_metadata(
-    paths: MaestroPaths, frame: pl.DataFrame, manifest: records.RecordingsManifest
+    paths: MaestroPaths,
+    frame: pl.DataFrame,
+    manifest: records.RecordingsManifest,
+    added: list[str],
 ) -> dict[str, Any]:
     import dagster as dg  # metadata values only; the logic stays Dagster-free
 
@@ -87,7 +91,7 @@ def recordings_metadata(
         "recordings": manifest.recordings,
         "hours": manifest.hours,
         "splits": dg.MetadataValue.json(manifest.splits),
-        "partitions_added": len(manifest.partitions_added),
+        "partitions_added": len(added),
         "metadata_source": manifest.metadata_source,
         "raw_multi_performance_titles": stats.raw_multi_performance_pieces,
         "normalized_multi_performance_pieces": stats.multi_performance_pieces,

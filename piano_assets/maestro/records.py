@@ -45,7 +45,6 @@ class RecordingsManifest(BaseModel):
     recordings: int
     hours: float
     splits: dict[str, int]
-    partitions_added: list[str]
 
 
 class PieceRow(BaseModel):
