@@ -169,8 +169,8 @@ def _only_permanently_unavailable(user: object) -> dict[str, str] | None:
     permanent = metadata.get(PERMANENT_FAILURES)
     if failed is None or permanent is None:
         return None
-    failed_map = dict(failed.value)  # type: ignore[union-attr]
-    if not failed_map or set(failed_map) != set(permanent.value):  # type: ignore[union-attr]
+    failed_map = dict(failed.value)
+    if not failed_map or set(failed_map) != set(permanent.value):
         return None
     return {str(key): str(message) for key, message in failed_map.items()}
 

@@ -140,10 +140,14 @@ class ScaleOutSettings(BaseModel):
             if name not in kept:
                 continue
             field = cls.model_fields[name]
+            if field.annotation is None:
+                raise TypeError(f"setting {name} is lenient but has no type annotation")
             annotated = (
                 Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
             )
-            adapter: TypeAdapter[Any] = TypeAdapter(annotated)
+            # An Annotated[...] built at run time is a valid type form; mypy types it as a
+            # special form object instead.
+            adapter: TypeAdapter[Any] = TypeAdapter(annotated)  # type: ignore[arg-type]
             try:
                 adapter.validate_python(kept[name])
             except ValidationError as err:

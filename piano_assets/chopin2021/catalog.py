@@ -34,12 +34,18 @@ class CatalogError(ValueError):
 class ListingLike(Protocol):
     """What the catalog needs of a listing row (the sources client's `ListingEntry`)."""
 
-    video_id: str
-    title: str
-    url: str
-    playlist: str | None
-    duration_s: float | None
-    upload_date: str | None
+    @property
+    def video_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def playlist(self) -> str | None: ...
+    @property
+    def duration_s(self) -> float | None: ...
+    @property
+    def upload_date(self) -> str | None: ...
 
 
 class RecordingSpec(BaseModel):

@@ -50,11 +50,18 @@ _STAGE_I_UPLOADS = ("20211003", "20211031")
 
 
 class ListingLike(Protocol):
-    video_id: str
-    title: str
-    url: str
-    playlist: str | None
-    upload_date: str | None
+    """A listing row (`sources.ytdlp.ListingEntry`); read-only, as that frozen dataclass is."""
+
+    @property
+    def video_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def playlist(self) -> str | None: ...
+    @property
+    def upload_date(self) -> str | None: ...
 
 
 class UnresolvedTitle(BaseModel):

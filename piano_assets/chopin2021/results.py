@@ -504,8 +504,8 @@ def _content_lines(soup: BeautifulSoup) -> list[str]:
     for element in root.find_all(["li", "p", "td", "h1", "h2", "h3", "h4", "div"]):
         if element.find(["li", "p", "td", "div"]):
             continue  # only leaves, so no line is counted twice
-        number = numbers.get(id(element)) if element.name == "li" else None
-        prefix = f"{number}. " if number is not None else ""
+        list_number = numbers.get(id(element)) if element.name == "li" else None
+        prefix = f"{list_number}. " if list_number is not None else ""
         # Only real line breaks (<br>, newlines) split: splitlines() also broke at NEL and
         # the other separators a hostile page can hide inside a name.
         for raw_line in _LINE_BREAK.split(prefix + element.get_text()):
@@ -645,8 +645,12 @@ def parse_news_index(html: str, url: str) -> list[str]:
 
 
 class FetchedText(Protocol):
-    url: str
-    text: str
+    """A fetched page (`sources.web.FetchedPage`); read-only, as that frozen dataclass is."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def text(self) -> str: ...
 
 
 class SitePaths(BaseModel):

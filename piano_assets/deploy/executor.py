@@ -106,7 +106,9 @@ def reporting(executor_def: ExecutorDefinition, messages: list[str]) -> Executor
 
     return ExecutorDefinition(
         name=executor_def.name,
-        config_schema=executor_def.config_schema,
+        # Dagster passes an IDefinitionConfigSchema through unchanged (that keeps a configured
+        # executor's config mapping) but annotates only the user-facing schema types.
+        config_schema=executor_def.config_schema,  # type: ignore[arg-type]
         requirements=executor_def.get_requirements,
         executor_creation_fn=create,
         description=executor_def.description,

@@ -82,7 +82,7 @@ def k8s_step_config(
 def step_tags(kind: StepKind, settings: PianoAssetsSettings | None = None) -> dict[str, str]:
     """Op tags of a per-recording step of `kind` for the configured executor."""
     resolved = _settings(settings)
-    tags = {STEP_KIND_TAG: _check_kind(kind)}
+    tags: dict[str, str] = {STEP_KIND_TAG: _check_kind(kind)}
     if resolved.executor == ExecutorKind.CELERY:
         tags[CELERY_QUEUE_TAG] = celery_queue(kind, resolved)
     elif resolved.executor == ExecutorKind.K8S:

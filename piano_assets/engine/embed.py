@@ -78,7 +78,7 @@ def resolve_compute_dtype(device: torch.device, requested: str) -> torch.dtype:
     return COMPUTE_DTYPES[requested]
 
 
-def parse_batch_size(value: int | str) -> int | None:
+def parse_batch_size(value: int | float | str) -> int | None:
     """A fixed batch size, or None for "auto"; a clear error for anything else."""
     if isinstance(value, str) and value.strip().lower() == "auto":
         return None

@@ -12,8 +12,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from io import BufferedReader
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -58,11 +58,11 @@ class PcmWav:
         with open(self.path, "rb") as handle:
             return self._read(handle, start, stop)
 
-    def _read(self, handle: BinaryIO, start: int, stop: int) -> np.ndarray:
+    def _read(self, handle: BufferedReader, start: int, stop: int) -> np.ndarray:
         count = stop - start
         raw = np.empty(count, dtype=self.sample_dtype)
         handle.seek(self.data_offset + start * self.sample_bytes)
-        got = handle.readinto(memoryview(raw).cast("B"))  # no GIL held while reading
+        got = handle.readinto(raw.data.cast("B"))  # no GIL held while reading
         if got != raw.nbytes:
             raise TruncatedWavError(
                 f"{self.path}: truncated WAV (the file ended {count - got // self.sample_bytes} "

@@ -200,13 +200,13 @@ class _ModelLoop:
             )
             self.say(f"{rid}: up to date, skipped {progress}")
         elif isinstance(event, Failed):
-            item = self.open.get(position)
-            if item is None:
+            failing = self.open.get(position)
+            if failing is None:
                 self._failed(position, event.error)
             else:
-                item.failed = event.error
+                failing.failed = event.error
                 for length, queue in list(self.queues.items()):
-                    self.queues[length] = [entry for entry in queue if entry[0] is not item]
+                    self.queues[length] = [entry for entry in queue if entry[0] is not failing]
                 self.finish_ready()
 
     def _failed(self, position: int, error: str) -> None:

@@ -106,7 +106,7 @@ def write_safetensors(
         handle.write(struct.pack("<Q", len(text)))
         handle.write(text)
         for array in arrays:
-            handle.write(memoryview(array.reshape(-1)).cast("B"))
+            handle.write(array.reshape(-1).data.cast("B"))
 
 
 def read_store_metadata(path: Path) -> dict[str, str]:

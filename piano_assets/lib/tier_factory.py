@@ -81,6 +81,13 @@ class ExtraEmbeddingStage:
     kinds: frozenset[str] = frozenset({"pytorch"})
 
 
+def _batch_fn(
+    stage: ExtraEmbeddingStage, inputs: EmbeddingStageInputs
+) -> Callable[[list[str]], Mapping[str, Mapping[str, Any] | Exception]]:
+    """`stage.run(inputs)` as a batch function (the pending recordings are in `inputs`)."""
+    return lambda _keys: stage.run(inputs)
+
+
 @dataclass(frozen=True)
 class RecordingTier:
     """The Dagster pieces of one tier, from `recording_tier`."""
@@ -248,10 +255,7 @@ def recording_tier(
                 inputs = EmbeddingStageInputs(
                     list(batch.pending), paths, model_repo, muq, context.log.info
                 )
-                batch.run_batch_stage(
-                    dg.AssetKey(stage.asset),
-                    lambda _keys, inputs=inputs, stage=stage: stage.run(inputs),
-                )
+                batch.run_batch_stage(dg.AssetKey(stage.asset), _batch_fn(stage, inputs))
         yield from batch.finish()
 
     graph_outs = {
@@ -262,7 +266,7 @@ def recording_tier(
     }
 
     @dg.graph(name=f"{names.tier}_per_recording", out=graph_outs)
-    def per_recording(catalog):  # type: ignore[no-untyped-def]
+    def per_recording(catalog):  # unannotated: Dagster would read annotations as input types
         audio, segments, ready = audio_step(catalog)
         embedded = embedding_step(ready)
         outputs = {"audio": audio, "segments": segments}

@@ -71,8 +71,8 @@ def maestro_piece_map_consistent(model_repo: ModelRepoResource) -> dg.AssetCheck
     except ValueError as err:
         problems.append(str(err))
     pieces = table["piece_id"].n_unique()
-    multi = table.group_by("piece_id").agg(pl.col("performance_id").n_unique().alias("n"))
-    multi = multi.filter(pl.col("n") >= 2).height
+    performers = table.group_by("piece_id").agg(pl.col("performance_id").n_unique().alias("n"))
+    multi = performers.filter(pl.col("n") >= 2).height
     covered = int(table["embedded"].sum())
     works = table["work_id"].drop_nulls().n_unique()
     expected = {

@@ -138,12 +138,13 @@ def validate_maestro_frame(frame: pl.DataFrame, where: str) -> pl.DataFrame:
         raise MaestroMetadataError(f"{where}: missing columns {missing}; found {frame.columns}")
     frame = frame.select(list(MAESTRO_COLUMNS))
     try:
+        # A Schema, not the dict: polars' annotation of cast() rejects a dict[str, DataType].
         typed = frame.with_columns(
             # Titles stay raw (the piece map reports them as found); file names and splits are
             # identifiers, so stray spaces there are noise.
             pl.col(c).str.strip_chars()
             for c in ("split", "midi_filename", "audio_filename")
-        ).cast(MAESTRO_COLUMNS, strict=True)
+        ).cast(pl.Schema(MAESTRO_COLUMNS), strict=True)
     except pl.exceptions.PolarsError as err:
         raise MaestroMetadataError(f"{where}: year or duration is not numeric: {err}") from err
 

@@ -376,7 +376,7 @@ def piece_stats(piece_map: pl.DataFrame) -> PieceStats:
         recordings_in_multi_performance_pieces=int(multi["recordings"].sum()),
         pieces_merged_by_normalization=normalized.filter(pl.col("raw_titles") >= 2).height,
         multi_performance_pieces_spanning_splits=multi.filter(pl.col("splits") >= 2).height,
-        recordings_with_performer_names=piece_map["performer_name"].is_not_null().sum(),
+        recordings_with_performer_names=int(piece_map["performer_name"].is_not_null().sum()),
         recitals=piece_map["recital_id"].n_unique(),
         works=works.height,
         works_with_2_plus_performers=performers.height,

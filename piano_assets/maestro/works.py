@@ -35,10 +35,10 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-RULE = "rule"
-OVERRIDE = "override"
-UNRESOLVED = "unresolved"
 Resolution = Literal["rule", "override", "unresolved"]
+RULE: Resolution = "rule"
+OVERRIDE: Resolution = "override"
+UNRESOLVED: Resolution = "unresolved"
 
 COMPLETE = "complete"
 EXCERPT = "excerpt"
@@ -548,8 +548,13 @@ def read_title(canonical_composer: str, title: str) -> TitleReading:
             work_id=None, scope=_scope(folded, movements, []), note=note or "no catalogue number"
         )
     opus = re.fullmatch(r"op(\d+)[a-z]?(?:no(\d+))?", catalogue)
-    single = opus and opus.group(2) and int(opus.group(1)) not in _BEETHOVEN_SONATA_SETS
-    if base == "beethoven" and "sonata" in folded and single:
+    if (
+        base == "beethoven"
+        and "sonata" in folded
+        and opus is not None
+        and opus.group(2) is not None  # a "No." on a single sonata's opus
+        and int(opus.group(1)) not in _BEETHOVEN_SONATA_SETS
+    ):
         return TitleReading(
             work_id=None,
             scope=_scope(folded, movements, []),

@@ -95,14 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verify":
             return _verify(layout)
         if args.command == "purge":
-            outcome = purge_trash(layout, steps=args.step or None, dry_run=not args.yes)
+            purged = purge_trash(layout, steps=args.step or None, dry_run=not args.yes)
             verb = "purged" if args.yes else "would purge (add --yes)"
-            print(f"{verb} {outcome.files} files ({format_bytes(outcome.bytes)})")
+            print(f"{verb} {purged.files} files ({format_bytes(purged.bytes)})")
             return 0
-        outcome = restore_trash(layout, steps=args.step or None)
+        restored = restore_trash(layout, steps=args.step or None)
         print(
-            f"restored {outcome.files} files ({format_bytes(outcome.bytes)}); removed "
-            f"{outcome.copies_removed} copies that duplicated a restored file"
+            f"restored {restored.files} files ({format_bytes(restored.bytes)}); removed "
+            f"{restored.copies_removed} copies that duplicated a restored file"
         )
         return 0
     except (ReorganizeError, LedgerError) as err:

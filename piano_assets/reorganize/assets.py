@@ -66,9 +66,6 @@ def _run_step(
     yield dg.MaterializeResult(metadata=metadata)
 
 
-_COMMON = {"group_name": GROUP, "output_required": False}
-
-
 @dg.asset(
     name=Step.PIPELINE_CODE.value,
     description=(
@@ -77,7 +74,8 @@ _COMMON = {"group_name": GROUP, "output_required": False}
         "files such as Cargo.lock move too), with its default data directory rewritten to "
         "model/data/masterclass_pipeline (the original bytes stay in the trash)."
     ),
-    **_COMMON,
+    group_name=GROUP,
+    output_required=False,
 )
 def masterclass_pipeline_code(
     context: dg.AssetExecutionContext, model_repo: ModelRepoResource
@@ -92,7 +90,8 @@ def masterclass_pipeline_code(
         "segments/, teaching_moments/, state/), moved from tools/masterclass-pipeline/data/ to "
         "model/data/masterclass_pipeline/ (hash-verified copies)."
     ),
-    **_COMMON,
+    group_name=GROUP,
+    output_required=False,
 )
 def masterclass_pipeline_data(
     context: dg.AssetExecutionContext, model_repo: ModelRepoResource
@@ -107,7 +106,8 @@ def masterclass_pipeline_data(
         "tools/ removed (to the trash), only after every file under it was verified "
         "hash-equal at its destination. Files outside the mapping block it."
     ),
-    **_COMMON,
+    group_name=GROUP,
+    output_required=False,
 )
 def legacy_tools_removed(
     context: dg.AssetExecutionContext, model_repo: ModelRepoResource
@@ -123,7 +123,8 @@ def legacy_tools_removed(
         "competition assets write the new ones, and model/data/percepiano_pianoteq_rendered/ "
         "removed only if percepiano_cache/muq_embeddings.pt loads with weights_only=True."
     ),
-    **_COMMON,
+    group_name=GROUP,
+    output_required=False,
 )
 def stale_data_removed(
     context: dg.AssetExecutionContext, model_repo: ModelRepoResource
@@ -138,7 +139,8 @@ def stale_data_removed(
         "trash), each only once a newer plan of its kind exists and is committed (in a git "
         "repo: tracked and unmodified)."
     ),
-    **_COMMON,
+    group_name=GROUP,
+    output_required=False,
 )
 def superseded_plans_removed(
     context: dg.AssetExecutionContext, model_repo: ModelRepoResource

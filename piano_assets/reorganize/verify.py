@@ -81,8 +81,8 @@ def layout_findings(layout: ModelRepoLayout) -> list[LayoutFinding]:
         findings.append(_present(layout, code, layout.pipeline / name, folder=name != "Cargo.toml"))
     findings.append(_default_data_dir(layout))
     for name in PIPELINE_DATA_NAMED:
-        folder = name not in PIPELINE_DATA_FILES
-        findings.append(_present(layout, data, layout.pipeline_data / name, folder=folder))
+        is_folder = name not in PIPELINE_DATA_FILES
+        findings.append(_present(layout, data, layout.pipeline_data / name, folder=is_folder))
     findings.append(_absent(layout, Step.LEGACY_TOOLS_REMOVED, layout.legacy_tools))
 
     stale = Step.STALE_DATA_REMOVED

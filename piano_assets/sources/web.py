@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
-from http.client import HTTPException, HTTPResponse
+from http.client import HTTPException, HTTPMessage, HTTPResponse
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -82,7 +82,15 @@ class _WebOnlyRedirects(urllib.request.HTTPRedirectHandler):
         super().__init__()
         self.scope = scope
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         if urllib.parse.urlsplit(newurl).scheme.lower() not in WEB_SCHEMES:
             raise FetchError(req.full_url, f"redirect to a non-web URL {newurl!r} refused")
         if self.scope is not None and (reason := self.scope.refusal(newurl)) is not None:

@@ -28,7 +28,7 @@ import random
 import subprocess
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, assert_never
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -197,7 +197,7 @@ class ParameterRanges(BaseModel):
         return self
 
 
-_DEFAULT_PROBABILITIES: dict[str, float] = {
+_DEFAULT_PROBABILITIES: dict[AugmentKind, float] = {
     AugmentKind.ROOM: 0.3,
     AugmentKind.NOISE: 0.3,
     AugmentKind.PHONE: 0.2,
@@ -339,7 +339,9 @@ def _room_impulse_response(
 # -- drawing a chain ---------------------------------------------------------------------------
 
 
-def _draw_kinds(rng: np.random.Generator, probabilities: dict[AugmentKind, float]) -> list[str]:
+def _draw_kinds(
+    rng: np.random.Generator, probabilities: dict[AugmentKind, float]
+) -> list[AugmentKind]:
     kinds = [kind for kind in CHAIN_ORDER if rng.random() < probabilities.get(kind, 0.0)]
     if not kinds:
         weights = np.array([probabilities.get(kind, 0.0) for kind in CHAIN_ORDER])
@@ -529,13 +531,25 @@ def _apply_eq(wave: np.ndarray, step: EqStep, sample_rate: int) -> np.ndarray:
     return out
 
 
-_APPLY = {
-    "room": _apply_room,
-    "noise": _apply_noise,
-    "phone": _apply_phone,
-    "pitch": _apply_pitch,
-    "eq": _apply_eq,
-}
+def _apply_step(
+    wave: np.ndarray,
+    step: RoomStep | NoiseStep | PhoneStep | PitchStep | EqStep,
+    sample_rate: int,
+) -> np.ndarray:
+    """The effect of one step, by its kind."""
+    match step:
+        case RoomStep():
+            return _apply_room(wave, step, sample_rate)
+        case NoiseStep():
+            return _apply_noise(wave, step, sample_rate)
+        case PhoneStep():
+            return _apply_phone(wave, step, sample_rate)
+        case PitchStep():
+            return _apply_pitch(wave, step, sample_rate)
+        case EqStep():
+            return _apply_eq(wave, step, sample_rate)
+        case _:
+            assert_never(step)
 
 
 def apply_record(wave: np.ndarray, record: AugmentationRecord) -> np.ndarray:
@@ -550,7 +564,7 @@ def apply_record(wave: np.ndarray, record: AugmentationRecord) -> np.ndarray:
         raise AugmentationError(f"segment {record.segment_id}: empty audio")
     for step in record.steps:
         try:
-            samples = _APPLY[step.kind](samples, step, record.sample_rate)
+            samples = _apply_step(samples, step, record.sample_rate)
         except AugmentationError as err:
             raise AugmentationError(f"segment {record.segment_id}: {err}") from err
     samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)

@@ -65,13 +65,20 @@ class CatalogError(ValueError):
 class ListingLike(Protocol):
     """What the catalog reads of a listing row (`piano_assets.sources.ytdlp.ListingEntry`)."""
 
-    video_id: str
-    title: str
-    url: str
-    duration_s: float | None
-    upload_date: str | None
-    live_status: str | None
-    availability: str | None
+    @property
+    def video_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def duration_s(self) -> float | None: ...
+    @property
+    def upload_date(self) -> str | None: ...
+    @property
+    def live_status(self) -> str | None: ...
+    @property
+    def availability(self) -> str | None: ...
 
 
 class CatalogFilters(BaseModel):
