@@ -119,8 +119,8 @@ def test_main_command_runs_the_whole_graph_on_postgres(
     assert "UNAVAILABLE at the source" in result.stdout
     (failed_elsewhere,) = postgres.query(
         postgres_database,
-        "SELECT count(*) FROM runs WHERE status <> 'SUCCESS' AND run_body NOT LIKE "
-        "'%youtube_piano_audio%'",
+        "SELECT count(*) FROM runs WHERE status <> 'SUCCESS' AND run_body NOT LIKE %s",
+        ("%youtube_piano_audio%",),
     )[0]
     assert runs >= 4 and failed == 1 and failed_elsewhere == 0
     (tagged,) = postgres.query(  # run monitoring can tell when a killed `main` left a run behind
