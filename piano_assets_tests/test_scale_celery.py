@@ -12,6 +12,7 @@ the UI does. Each test uses its own partition keys.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -30,6 +31,7 @@ from dagster._core.events import DagsterEventType
 from piano_assets.deploy.instance import apply_pool_limits, render_instance_yaml
 from piano_assets.deploy.launcher import WORKER_HOST_TAG
 from piano_assets.lib.partitions import add_new_partitions
+from piano_assets.sample.synth import piano_notes, wav_bytes
 from piano_assets.settings import PianoAssetsSettings
 from piano_assets_tests.dagster_server import (
     REPO_ROOT,
@@ -120,7 +122,13 @@ def deployment(
 ) -> Iterator[Deployment]:
     base = tmp_path_factory.mktemp("celery_deployment")
     database = postgres.create_database("t_celery_deployment")
+    toy_root = _toy_repo(base / "toy_repo")
     env = {
+        # The test tier on the real factory: its model repo, a tiny random-weight MuQ.
+        "PIANO_ASSETS_ROOT": str(toy_root),
+        "PIANO_ASSETS_MUQ_MODE": "random",
+        "PIANO_ASSETS_MUQ_RANDOM_SIZE": "tiny",
+        "PIANO_ASSETS_MUQ_DEVICE": "cpu",
         **postgres.settings_env(database),
         "PIANO_ASSETS_EXECUTOR": "celery",
         "PIANO_ASSETS_CELERY_BROKER_URL": redis.url(0),
@@ -157,6 +165,22 @@ def deployment(
         with server.instance() as instance:
             apply_pool_limits(instance, settings)
         yield Deployment(server, workers, base / "out", postgres, database, process_env)
+
+
+TOY_KEYS = ["toy-a", "toy-b", "toy-c"]
+TOY_PER_RECORDING = ["toy_audio", "toy_segments", "toy_muq_embeddings"]
+
+
+def _toy_repo(root: Path) -> Path:
+    """A model repo whose toy source lists three generated recordings (32 s, 24 kHz mono)."""
+    listing = {}
+    for seed, key in enumerate(TOY_KEYS, start=1):
+        audio = root / "toy_world" / "media" / f"{key}.wav"
+        audio.parent.mkdir(parents=True, exist_ok=True)
+        audio.write_bytes(wav_bytes(piano_notes(32.0, seed=seed), 24_000))
+        listing[key] = {"file": str(audio)}
+    (root / "toy_world" / "listing.json").write_text(json.dumps(listing), encoding="utf-8")
+    return root
 
 
 def _celery_workers_by_step(instance: dg.DagsterInstance, run_id: str) -> dict[str, set[str]]:
@@ -216,6 +240,32 @@ def test_backfill_runs_on_celery_workers_routed_by_queue(deployment: Deployment)
     # two audio workers were free.
     (_, first_end), (second_start, _) = sorted(audio_steps)
     assert first_end <= second_start, audio_steps
+
+
+def test_a_real_tier_backfills_on_celery_workers_routed_by_queue(deployment: Deployment) -> None:
+    """The tier factory's own steps (audio → segments on the `audio` queue, MuQ embeddings on
+    `gpu`), real ffmpeg and a tiny random-weight MuQ, over PostgreSQL and Redis."""
+    client = deployment.server.client
+    catalog = client.wait_for_run(client.launch_assets(["toy_catalog"]), timeout=180)
+    assert catalog.status == "SUCCESS", deployment.logs()
+    with deployment.instance() as instance:
+        assert list(instance.get_dynamic_partitions("toy_recordings")) == TOY_KEYS
+
+    backfill_id = client.launch_backfill(TOY_PER_RECORDING, TOY_KEYS, title="toy tier")
+    backfill = client.wait_for_backfill(backfill_id, timeout=420)
+
+    assert backfill.status == "COMPLETED_SUCCESS", (backfill, deployment.logs())
+    with deployment.instance() as instance:
+        for asset in TOY_PER_RECORDING:
+            assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(TOY_KEYS)
+        routed = [_celery_workers_by_step(instance, run.run_id) for run in backfill.runs]
+    for workers in routed:
+        assert workers["toy_per_recording.toy_recording_audio"] <= {"audio1", "audio2"}, routed
+        assert workers["toy_per_recording.toy_recording_embeddings"] == {"gpu1"}, routed
+    root = Path(deployment.env["PIANO_ASSETS_ROOT"])
+    stored = sorted((root / "model" / "data" / "toy_cache" / "muq_embeddings").glob("*"))
+    assert [path.stem for path in stored] == TOY_KEYS
+    assert (root / ".piano_assets" / "root.json").is_file()  # every worker saw the shared root
 
 
 def test_run_launched_through_graphql_is_stored_in_postgres(deployment: Deployment) -> None:

@@ -48,7 +48,9 @@ def celery_config_source(settings: PianoAssetsSettings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_acks_late": True,
         "task_default_priority": 5,
-        "task_default_queue": "dagster",
+        # Steps without a queue tag (catalogs, metadata, maps, readiness: CPU work) go to the
+        # audio workers; under Celery's own default ("dagster") no worker would ever take them.
+        "task_default_queue": settings.celery_audio_queue,
         "broker_transport_options": {
             **CELERY_TRANSPORT_RETRIES,
             "interval_max": 0.5,

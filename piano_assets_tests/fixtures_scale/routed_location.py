@@ -13,8 +13,10 @@ so the tests measure routing and orchestration. The executor comes from the sett
 A test can hold the audio step of a recording: while `<out>/holds/<key>` exists, the step writes
 `<out>/started/<key>` (its pid) and a partial `.tmp-` file, then waits, so it can be killed there.
 
-TODO(integrator): re-point the Celery tests to the real tiers once the tier factory tags its
-audio and MuQ steps with `piano_assets.deploy.routing`.
+Beside them, the real tier factory: the test tier of `piano_assets_tests/toy_tier` (generated
+audio, tiny random-weight MuQ), whose two per-recording steps the factory tags and pools with
+`piano_assets.deploy.routing` exactly as it does for T2, T3 and T4, with the platform's own
+resources (the model repo from `PIANO_ASSETS_ROOT`).
 """
 
 import os
@@ -27,6 +29,8 @@ import dagster as dg
 from piano_assets.deploy.executor import executor_from_settings
 from piano_assets.deploy.files import write_text_atomically
 from piano_assets.deploy.routing import step_pool, step_tags
+from piano_assets.resources import default_resources
+from piano_assets_tests.toy_tier import defs as toy_tier
 
 SCALE_RECORDINGS = dg.DynamicPartitionsDefinition(name="scale_recordings")
 RUN_SIZE = int(os.environ.get("PIANO_SCALE_RUN_SIZE", "4"))
@@ -88,4 +92,8 @@ def scale_embeddings(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"recordings": len(keys), "pid": os.getpid()})
 
 
-defs = dg.Definitions(assets=[scale_audio, scale_embeddings], executor=executor_from_settings())
+defs = dg.Definitions.merge(
+    dg.Definitions(assets=[scale_audio, scale_embeddings]),
+    toy_tier.defs,
+    dg.Definitions(resources=default_resources(), executor=executor_from_settings()),
+)
