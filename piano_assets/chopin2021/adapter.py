@@ -17,9 +17,9 @@ from piano_assets.chopin2021.catalog import (
 )
 from piano_assets.chopin2021.outputs import spec_for
 from piano_assets.chopin2021.paths import TIER, Chopin2021Paths
-from piano_assets.chopin2021.records import read_jsonl
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.lib.catalog_sensor import unseen
+from piano_assets.lib.jsonl import read_jsonl
 from piano_assets.lib.tier import (
     AudioRecord,
     FetchedAudio,

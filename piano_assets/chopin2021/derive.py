@@ -34,7 +34,7 @@ from piano_assets.chopin2021.matching import (
 )
 from piano_assets.chopin2021.names import name_key, name_tokens
 from piano_assets.chopin2021.paths import Chopin2021Paths
-from piano_assets.chopin2021.records import ResultRecord, read_jsonl
+from piano_assets.chopin2021.records import ResultRecord
 from piano_assets.chopin2021.results import (
     CompetitionResults,
     PerformerResult,
@@ -42,6 +42,7 @@ from piano_assets.chopin2021.results import (
     find_rounds,
     load_curated,
 )
+from piano_assets.lib.jsonl import read_jsonl
 
 DERIVED_SOURCE = "derived"
 UNKNOWN_COUNTRY = "unknown"

@@ -20,14 +20,13 @@ from piano_assets.chopin2021.records import (
     ResultRecord,
     SegmentProvenance,
     SegmentRecord,
-    read_jsonl,
     segment_records,
-    write_jsonl,
 )
 from piano_assets.chopin2021.results import CompetitionResults, PerformerResult
 from piano_assets.engine import embedding_path, read_provenance
 from piano_assets.engine.files import atomic_path
 from piano_assets.engine.store import load_segments
+from piano_assets.lib.jsonl import read_jsonl, write_jsonl
 
 __all__ = ["RecordingSpec"]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.lib.catalog_sensor import unseen
+from piano_assets.lib.jsonl import read_jsonl
 from piano_assets.lib.tier import (
     AudioRecord,
     FetchedAudio,
@@ -22,7 +23,7 @@ from piano_assets.lib.tier import (
     TierNames,
 )
 from piano_assets.sources.ytdlp import YtDlpClient
-from piano_assets.youtube_piano.catalog import KeptVideo, read_catalog
+from piano_assets.youtube_piano.catalog import DroppedVideo, KeptVideo, read_catalog
 from piano_assets.youtube_piano.channels import EffectiveChannels, channel_listing_url
 from piano_assets.youtube_piano.download import FailureLedger, fetch_audio
 from piano_assets.youtube_piano.paths import TIER, YoutubePianoPaths
@@ -98,11 +99,7 @@ class YoutubePianoAdapter:
         channels = EffectiveChannels.model_validate_json(paths.channels.read_text("utf-8"))
         seen = {video.video_id for video in read_catalog(paths.catalog)}
         if paths.dropped.is_file():
-            from piano_assets.youtube_piano.catalog import DroppedVideo
-
-            for line in paths.dropped.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    seen.add(DroppedVideo.model_validate_json(line).video_id)
+            seen.update(video.video_id for video in read_jsonl(paths.dropped, DroppedVideo))
         client = env.ytdlp()
         listed = [
             entry.video_id

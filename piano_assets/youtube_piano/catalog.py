@@ -14,7 +14,6 @@ id alone), filesystem-safe (`validate_key`), and distinct for ids that differ on
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,7 +26,8 @@ from urllib.parse import urlsplit
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from piano_assets.engine.files import atomic_write_text, validate_key
+from piano_assets.engine.files import validate_key
+from piano_assets.lib.jsonl import read_jsonl, write_jsonl
 from piano_assets.sources.errors import SourceError
 from piano_assets.youtube_piano.channels import Channel, ChannelListing, channel_listing_url
 from piano_assets.youtube_piano.failures import DownloadFailure, classify_error
@@ -504,21 +504,11 @@ def verify_channels(results: Sequence[ChannelListingResult]) -> list[str]:
 
 def write_catalog(path: Path, videos: Sequence[KeptVideo]) -> None:
     """One JSON line per kept video, sorted by key, written atomically."""
-    lines = [video.model_dump_json() for video in sorted(videos, key=lambda v: v.recording_id)]
-    atomic_write_text(Path(path), "".join(line + "\n" for line in lines))
+    write_jsonl(Path(path), sorted(videos, key=lambda v: v.recording_id))
 
 
 def read_catalog(path: Path) -> list[KeptVideo]:
     """The catalog written by `write_catalog` ([] when there is none yet)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    videos = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            videos.append(KeptVideo.model_validate(json.loads(line)))
-        except ValueError as err:
-            raise CatalogError(f"{path}:{number}: not a T4 catalog record: {err}") from err
-    return videos
+    return read_jsonl(
+        Path(path), KeptVideo, missing_ok=True, what="a T4 catalog record", error=CatalogError
+    )
