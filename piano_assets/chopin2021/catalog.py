@@ -13,7 +13,6 @@ import hashlib
 import itertools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +21,7 @@ from piano_assets.chopin2021.names import surname_first_slug
 from piano_assets.chopin2021.results import CompetitionResults, Placement, Round
 from piano_assets.engine.files import UnsafeNameError, validate_key
 from piano_assets.lib.jsonl import read_jsonl
+from piano_assets.sources.ytdlp import ListingLike
 
 _MAX_KEY = 128
 _SEQ_WIDTH = 2
@@ -29,23 +29,6 @@ _SEQ_WIDTH = 2
 
 class CatalogError(ValueError):
     """The catalog on disk or a key is unusable; the message names the file or key."""
-
-
-class ListingLike(Protocol):
-    """What the catalog needs of a listing row (the sources client's `ListingEntry`)."""
-
-    @property
-    def video_id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def playlist(self) -> str | None: ...
-    @property
-    def duration_s(self) -> float | None: ...
-    @property
-    def upload_date(self) -> str | None: ...
 
 
 class RecordingSpec(BaseModel):

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import yt_dlp
@@ -105,6 +105,32 @@ class ListingEntry:
     live_status: str | None = None  # is_live, is_upcoming, was_live, post_live, not_live
     availability: str | None = None  # public, unlisted, private, needs_auth, ...
     channel_id: str | None = None  # the uploader's UC... id
+
+
+class ListingLike(Protocol):
+    """What a catalog reads of a listing row: a `ListingEntry` or a read-only look-alike."""
+
+    @property
+    def video_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def playlist(self) -> str | None: ...
+    @property
+    def duration_s(self) -> float | None: ...
+    @property
+    def upload_date(self) -> str | None: ...
+
+
+class YouTubeListingLike(ListingLike, Protocol):
+    """A listing row with what a flat YouTube listing adds (T4 filters on it)."""
+
+    @property
+    def live_status(self) -> str | None: ...
+    @property
+    def availability(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from piano_assets.engine.files import validate_key
 from piano_assets.lib.jsonl import read_jsonl, write_jsonl
 from piano_assets.sources.errors import SourceError
+from piano_assets.sources.ytdlp import YouTubeListingLike
 from piano_assets.youtube_piano.channels import Channel, ChannelListing, channel_listing_url
 from piano_assets.youtube_piano.failures import DownloadFailure, classify_error
 
@@ -40,7 +41,6 @@ __all__ = [
     "DropRule",
     "DroppedVideo",
     "KeptVideo",
-    "ListingLike",
     "build_catalog",
     "chunked",
     "list_channels",
@@ -60,25 +60,6 @@ _LIVE_NOW = frozenset({"is_live", "is_upcoming", "post_live"})
 
 class CatalogError(ValueError):
     """The catalog file or a parameter is unusable; the message names the file or the value."""
-
-
-class ListingLike(Protocol):
-    """What the catalog reads of a listing row (`piano_assets.sources.ytdlp.ListingEntry`)."""
-
-    @property
-    def video_id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def duration_s(self) -> float | None: ...
-    @property
-    def upload_date(self) -> str | None: ...
-    @property
-    def live_status(self) -> str | None: ...
-    @property
-    def availability(self) -> str | None: ...
 
 
 class CatalogFilters(BaseModel):
@@ -318,7 +299,7 @@ class _Verdict:
         return self
 
 
-def _judge(entry: ListingLike, filters: CatalogFilters) -> _Verdict:  # noqa: PLR0911 - one exit per filter
+def _judge(entry: YouTubeListingLike, filters: CatalogFilters) -> _Verdict:  # noqa: PLR0911 - one exit per filter
     verdict = _Verdict()
     availability = entry.availability
     if (availability in _UNAVAILABLE) or entry.title.strip().lower() in _UNAVAILABLE_TITLES:
@@ -365,7 +346,7 @@ def build_catalog(
 ) -> CatalogBuild:
     """Filter every channel's listing; key the kept videos; ledger the rest. Pure."""
     filters = filters or CatalogFilters()
-    first_seen: dict[str, tuple[Channel, ListingLike]] = {}
+    first_seen: dict[str, tuple[Channel, YouTubeListingLike]] = {}
     also_on: dict[str, list[str]] = {}
     ledger: list[DroppedVideo] = []
     failures: dict[str, DownloadFailure] = {}
@@ -429,7 +410,9 @@ def build_catalog(
     )
 
 
-def _dropped(entry: ListingLike, channel: Channel, rule: DropRule, reason: str) -> DroppedVideo:
+def _dropped(
+    entry: YouTubeListingLike, channel: Channel, rule: DropRule, reason: str
+) -> DroppedVideo:
     return DroppedVideo(
         video_id=entry.video_id,
         channel_key=channel.key,
