@@ -23,10 +23,10 @@ from piano_assets.lib.jsonl import read_jsonl
 from piano_assets.lib.tier import (
     AudioRecord,
     FetchedAudio,
-    RecordingPaths,
     SourceGrowth,
     TierEnvironment,
     TierNames,
+    TierPathsAdapter,
 )
 from piano_assets.sources.ytdlp import YtDlpClient
 
@@ -48,16 +48,10 @@ class Chopin2021Source:
             archive_file=self.paths.download_archive,
             work_dir=scratch / "download",
         )
-        declared: dict[str, float] = {}
-        reported = getattr(downloaded, "declared_seconds", None)
-        if reported:
-            declared["yt-dlp"] = float(reported)
-        elif spec.duration_s:
-            declared["channel listing"] = float(spec.duration_s)
         return FetchedAudio(
             path=downloaded.path,
             source_url=spec.source_url,
-            declared_seconds=declared,
+            declared_seconds=downloaded.declared_durations(spec.duration_s),
             details={
                 "video_id": spec.video_id,
                 "title": spec.title,
@@ -67,21 +61,16 @@ class Chopin2021Source:
         )
 
 
-class Chopin2021Adapter:
+class Chopin2021Adapter(TierPathsAdapter):
     """T2: one partition per matched video of the official channel."""
 
     names = TierNames(TIER)
+    paths_type = Chopin2021Paths
     title = "T2 Chopin Competition 2021"
     catalog_asset = "chopin2021_video_catalog"
     summary_asset = "chopin2021_metadata"
     download_pool: str | None = "youtube_downloads"
     sensor_interval_s = 3600  # one channel listing an hour
-
-    def recording_paths(self, layout: ModelRepoLayout) -> RecordingPaths:
-        return Chopin2021Paths(layout).recordings()
-
-    def catalog_path(self, layout: ModelRepoLayout) -> Path:
-        return Chopin2021Paths(layout).catalog
 
     def catalog_keys(self, layout: ModelRepoLayout) -> list[str]:
         catalog = self.catalog_path(layout)

@@ -19,10 +19,10 @@ from piano_assets.lib.catalog_sensor import unseen
 from piano_assets.lib.tier import (
     AudioRecord,
     FetchedAudio,
-    RecordingPaths,
     SourceGrowth,
     TierEnvironment,
     TierNames,
+    TierPathsAdapter,
 )
 from piano_assets.maestro.archive import (
     SOURCE_SAMPLE_RATES,
@@ -182,21 +182,16 @@ def source_settings(locations: SourceLocations) -> SourceSettings:
     )
 
 
-class MaestroAdapter:
+class MaestroAdapter(TierPathsAdapter):
     """T3: one partition per MAESTRO v3 recording."""
 
     names = TierNames(TIER)
+    paths_type = MaestroPaths
     title = "T3 MAESTRO v3"
     catalog_asset = "maestro_recordings"
     summary_asset = "maestro_piece_performer_map"
     download_pool: str | None = None
     sensor_interval_s = 300  # a local metadata file: cheap to look at
-
-    def recording_paths(self, layout: ModelRepoLayout) -> RecordingPaths:
-        return MaestroPaths(layout).recordings()
-
-    def catalog_path(self, layout: ModelRepoLayout) -> Path:
-        return MaestroPaths(layout).recordings_table
 
     def catalog_keys(self, layout: ModelRepoLayout) -> list[str]:
         paths = MaestroPaths(layout)

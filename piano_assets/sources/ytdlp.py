@@ -144,6 +144,14 @@ class DownloadedAudio:
     # decoded one; None when it declares none or nothing was downloaded.
     declared_seconds: float | None = None
 
+    def declared_durations(self, listed_seconds: float | None) -> dict[str, float]:
+        """What the source says the audio lasts: yt-dlp's duration, else the listing's."""
+        if self.declared_seconds:
+            return {"yt-dlp": float(self.declared_seconds)}
+        if listed_seconds:
+            return {"channel listing": float(listed_seconds)}
+        return {}
+
 
 @dataclass(frozen=True)
 class Pacing:

@@ -17,10 +17,10 @@ from piano_assets.lib.jsonl import read_jsonl
 from piano_assets.lib.tier import (
     AudioRecord,
     FetchedAudio,
-    RecordingPaths,
     SourceGrowth,
     TierEnvironment,
     TierNames,
+    TierPathsAdapter,
 )
 from piano_assets.sources.ytdlp import YtDlpClient
 from piano_assets.youtube_piano.catalog import DroppedVideo, KeptVideo, read_catalog
@@ -55,15 +55,10 @@ class YoutubePianoSource:
             work_dir=scratch / "download",
             ledger=self.ledger,
         )
-        declared: dict[str, float] = {}
-        if downloaded.declared_seconds:
-            declared["yt-dlp"] = float(downloaded.declared_seconds)
-        elif video.duration_s:
-            declared["channel listing"] = float(video.duration_s)
         return FetchedAudio(
             path=downloaded.path,
             source_url=video.url,
-            declared_seconds=declared,
+            declared_seconds=downloaded.declared_durations(video.duration_s),
             details={
                 "video_id": video.video_id,
                 "channel": video.channel_key,
@@ -72,21 +67,16 @@ class YoutubePianoSource:
         )
 
 
-class YoutubePianoAdapter:
+class YoutubePianoAdapter(TierPathsAdapter):
     """T4: one partition per kept video of the curated channels."""
 
     names = TierNames(TIER)
+    paths_type = YoutubePianoPaths
     title = "T4 YouTube piano recitals"
     catalog_asset = "youtube_piano_catalog"
     summary_asset = "youtube_piano_pairs"
     download_pool: str | None = "youtube_downloads"
     sensor_interval_s = 6 * 3600  # 20-30 channel listings, paced: a few times a day
-
-    def recording_paths(self, layout: ModelRepoLayout) -> RecordingPaths:
-        return YoutubePianoPaths(layout).recordings()
-
-    def catalog_path(self, layout: ModelRepoLayout) -> Path:
-        return YoutubePianoPaths(layout).catalog
 
     def catalog_keys(self, layout: ModelRepoLayout) -> list[str]:
         return [video.recording_id for video in read_catalog(self.catalog_path(layout))]
