@@ -55,19 +55,7 @@ def spec_for(
 def results_from_rows(rows: list[ResultRecord]) -> CompetitionResults:
     return CompetitionResults(
         source="resolved",
-        performers=tuple(
-            PerformerResult(
-                name=row.performer,
-                country=row.country,
-                furthest_round=row.furthest_round,
-                prize=row.prize,
-                special_prizes=tuple(row.special_prizes),
-                repertoire={r: tuple(p) for r, p in row.repertoire.items()},
-                aliases=tuple(row.aliases),
-                note=row.note,
-            )
-            for row in rows
-        ),
+        performers=tuple(PerformerResult.from_facts(row.performer, row) for row in rows),
     )
 
 

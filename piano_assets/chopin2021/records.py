@@ -43,20 +43,9 @@ class ResultRecord(BaseModel):
     def from_result(
         cls, performer: PerformerResult, *, source: str, citations: Sequence[str]
     ) -> ResultRecord:
-        return cls(
-            performer=performer.name,
-            country=performer.country,
-            furthest_round=performer.furthest_round,
-            placement=performer.placement,
-            prize=performer.prize,
-            ordinal=performer.ordinal,
-            laureate=performer.laureate,
-            special_prizes=list(performer.special_prizes),
-            repertoire={r: list(p) for r, p in performer.repertoire.items()},
-            aliases=list(performer.aliases),
-            source=source,
-            citations=list(citations),
-            note=performer.note,
+        facts = performer.model_dump(exclude={"name"})  # with placement, ordinal, laureate
+        return cls.model_validate(
+            {**facts, "performer": performer.name, "source": source, "citations": list(citations)}
         )
 
 

@@ -581,26 +581,14 @@ class YtDlpClient:
         self._check_url(url)
         if is_complete_wav(out_path, sample_rate=TARGET_SAMPLE_RATE, channels=TARGET_CHANNELS):
             self.logger.info("%s: audio already at %s", recording_id, out_path)
-            return DownloadedAudio(
-                video_id=self._video_id_hint(url, recording_id),
-                path=out_path,
-                source_url=url,
-                title=None,
-                from_archive=True,
-            )
+            return self._already_in_place(url, out_path, recording_id)
         work_dir.mkdir(parents=True, exist_ok=True)
         converted = work_dir / f"{recording_id}.wav"
         if is_complete_wav(converted, sample_rate=TARGET_SAMPLE_RATE, channels=TARGET_CHANNELS):
             # A crash came between conversion and the final move: finish that move.
             self.logger.info("%s: finishing an earlier download left in %s", recording_id, work_dir)
             _move_into_place(converted, out_path)
-            return DownloadedAudio(
-                video_id=self._video_id_hint(url, recording_id),
-                path=out_path,
-                source_url=url,
-                title=None,
-                from_archive=True,
-            )
+            return self._already_in_place(url, out_path, recording_id)
         converted.unlink(missing_ok=True)
         try:
             info = self._download_into_place(url, out_path, recording_id, archive_file, work_dir)
@@ -625,6 +613,16 @@ class YtDlpClient:
             title=info.get("title"),
             from_archive=False,
             declared_seconds=float(duration) if isinstance(duration, (int, float)) else None,
+        )
+
+    def _already_in_place(self, url: str, out_path: Path, recording_id: str) -> DownloadedAudio:
+        """The audio was already downloaded: nothing is fetched, the listing gives no title."""
+        return DownloadedAudio(
+            video_id=self._video_id_hint(url, recording_id),
+            path=out_path,
+            source_url=url,
+            title=None,
+            from_archive=True,
         )
 
     def _download_into_place(

@@ -19,13 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from piano_assets.lib.jsonl import read_jsonl, write_jsonl
 from piano_assets.sources.errors import SourceError
-from piano_assets.sources.ytdlp import DownloadedAudio
+from piano_assets.sources.ytdlp import DownloadedAudio, YtDlpClient
 from piano_assets.youtube_piano.catalog import KeptVideo
 from piano_assets.youtube_piano.failures import (
     DownloadFailure,
@@ -105,18 +104,6 @@ class FailureLedger:
         return sorted(k for k, r in self.latest().items() if r.failure.permanent)
 
 
-class AudioDownloader(Protocol):
-    def download_audio(
-        self,
-        url: str,
-        out_path: Path,
-        *,
-        recording_id: str,
-        archive_file: Path | None,
-        work_dir: Path,
-    ) -> DownloadedAudio: ...
-
-
 def _plain(failure: DownloadFailure) -> str:
     if failure.kind is FailureKind.PERMANENT:
         return f"permanently unavailable ({failure.category.value}); it will not be retried"
@@ -124,7 +111,7 @@ def _plain(failure: DownloadFailure) -> str:
 
 
 def fetch_audio(
-    client: AudioDownloader,
+    client: YtDlpClient,
     video: KeptVideo,
     out_path: Path,
     *,
