@@ -229,9 +229,19 @@ class TierEnvironment:
 
 
 class TierPathsAdapter:
-    """The part of a `TierAdapter` that follows from its `TierPaths` class."""
+    """The part of a `TierAdapter` that follows from its `TierPaths` class (the tier's name, its
+    paths) and from the audio record details it keeps as embedding provenance."""
 
     paths_type: ClassVar[type[TierPaths]]
+    provenance_details: ClassVar[tuple[str, ...]] = ()  # keys of AudioRecord.details
+    names: ClassVar[TierNames]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.names = TierNames(cls.paths_type.tier)
+
+    def embedding_provenance(self, record: AudioRecord) -> dict[str, str]:
+        return {key: str(record.details.get(key, "")) for key in self.provenance_details}
 
     def recording_paths(self, layout: ModelRepoLayout) -> RecordingPaths:
         return self.paths_type(layout).recordings()

@@ -15,18 +15,16 @@ from piano_assets.layout import ModelRepoLayout
 from piano_assets.lib.catalog_sensor import unseen
 from piano_assets.lib.jsonl import read_jsonl
 from piano_assets.lib.tier import (
-    AudioRecord,
     FetchedAudio,
     SourceGrowth,
     TierEnvironment,
-    TierNames,
     TierPathsAdapter,
 )
 from piano_assets.sources.ytdlp import YtDlpClient
 from piano_assets.youtube_piano.catalog import DroppedVideo, KeptVideo, read_catalog
 from piano_assets.youtube_piano.channels import EffectiveChannels, channel_listing_url
 from piano_assets.youtube_piano.download import FailureLedger, fetch_audio
-from piano_assets.youtube_piano.paths import TIER, YoutubePianoPaths
+from piano_assets.youtube_piano.paths import YoutubePianoPaths
 
 
 class YoutubePianoSource:
@@ -70,13 +68,13 @@ class YoutubePianoSource:
 class YoutubePianoAdapter(TierPathsAdapter):
     """T4: one partition per kept video of the curated channels."""
 
-    names = TierNames(TIER)
     paths_type = YoutubePianoPaths
     title = "T4 YouTube piano recitals"
     catalog_asset = "youtube_piano_catalog"
     summary_asset = "youtube_piano_pairs"
     download_pool: str | None = "youtube_downloads"
     sensor_interval_s = 6 * 3600  # 20-30 channel listings, paced: a few times a day
+    provenance_details = ("video_id", "channel")
 
     def catalog_keys(self, layout: ModelRepoLayout) -> list[str]:
         return [video.recording_id for video in read_catalog(self.catalog_path(layout))]
@@ -100,12 +98,6 @@ class YoutubePianoAdapter(TierPathsAdapter):
 
     def open_source(self, env: TierEnvironment) -> YoutubePianoSource:
         return YoutubePianoSource(YoutubePianoPaths(env.layout), env.ytdlp())
-
-    def embedding_provenance(self, record: AudioRecord) -> dict[str, str]:
-        return {
-            "video_id": str(record.details.get("video_id", "")),
-            "channel": str(record.details.get("channel", "")),
-        }
 
 
 ADAPTER = YoutubePianoAdapter()
