@@ -107,8 +107,7 @@ def maestro_piece_map_consistent(model_repo: ModelRepoResource) -> dg.AssetCheck
 )
 def maestro_pairs_valid(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
     paths = MaestroPaths(model_repo.layout())
-    pairs = pl.read_parquet(paths.pairs_table)
-    manifest = PairsManifest.model_validate_json(paths.pairs_manifest.read_text("utf-8"))
+    pairs, manifest = _pairs(paths)
     try:
         piece_map, coverage = outputs.pairs_inputs(paths)
     except MaestroMetadataError as err:
@@ -185,9 +184,13 @@ def maestro_titles_resolved(model_repo: ModelRepoResource) -> dg.AssetCheckResul
     )
 
 
-def _pairs_and_map(paths: MaestroPaths) -> tuple[pl.DataFrame, pl.DataFrame, PairsManifest]:
+def _pairs(paths: MaestroPaths) -> tuple[pl.DataFrame, PairsManifest]:
     pairs = pl.read_parquet(paths.pairs_table)
-    manifest = PairsManifest.model_validate_json(paths.pairs_manifest.read_text("utf-8"))
+    return pairs, PairsManifest.model_validate_json(paths.pairs_manifest.read_text("utf-8"))
+
+
+def _pairs_and_map(paths: MaestroPaths) -> tuple[pl.DataFrame, pl.DataFrame, PairsManifest]:
+    pairs, manifest = _pairs(paths)
     return pairs, pl.read_parquet(paths.piece_map_table), manifest
 
 
