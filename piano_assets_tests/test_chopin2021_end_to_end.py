@@ -8,9 +8,10 @@ import pytest
 
 from piano_assets.chopin2021.checks import chopin2021_checks
 from piano_assets.chopin2021.defs import defs as chopin2021_defs
-from piano_assets.chopin2021.records import ResultRecord, SegmentRecord, read_jsonl
+from piano_assets.chopin2021.records import ResultRecord, SegmentRecord
 from piano_assets.chopin2021.results import PLACEMENT_ORDINAL
 from piano_assets.layout import ModelRepoLayout
+from piano_assets.lib.jsonl import read_jsonl
 from piano_assets.reorganize.assets import reorganize_assets
 from piano_assets.runner import RANGE_END, RANGE_START
 from piano_assets.sample.chopin2021_world import build_chopin2021_world

@@ -10,17 +10,13 @@ import torch
 
 from piano_assets.chopin2021.gate import GATE as CHOPIN2021_GATE
 from piano_assets.chopin2021.paths import Chopin2021Paths
-from piano_assets.chopin2021.records import (
-    ResultRecord,
-    SegmentProvenance,
-    SegmentRecord,
-    write_jsonl,
-)
+from piano_assets.chopin2021.records import ResultRecord, SegmentProvenance, SegmentRecord
 from piano_assets.chopin2021.results import Placement, Round
 from piano_assets.engine.pipeline import embedding_path
 from piano_assets.engine.segment import Segment, write_segment_table
 from piano_assets.engine.store import RecordingEmbeddings, save_recording_embeddings
 from piano_assets.layout import ModelRepoLayout
+from piano_assets.lib.jsonl import write_jsonl
 from piano_assets.lib.tier import AudioRecord, RecordingPaths
 from piano_assets.maestro import outputs, recordings
 from piano_assets.maestro.gate import GATE as MAESTRO_GATE

@@ -15,10 +15,10 @@ import pytest
 from piano_assets.chopin2021.adapter import Chopin2021Source
 from piano_assets.chopin2021.catalog import RecordingSpec
 from piano_assets.chopin2021.paths import Chopin2021Paths
-from piano_assets.chopin2021.records import write_jsonl
 from piano_assets.chopin2021.results import Placement, Round
 from piano_assets.engine import SegmentPolicy
 from piano_assets.layout import ModelRepoLayout
+from piano_assets.lib.jsonl import write_jsonl
 from piano_assets.lib.recording_steps import DurationTolerance, prepare_audio
 from piano_assets.sources.errors import NotAudioError
 from piano_assets.sources.ytdlp import YtDlpClient

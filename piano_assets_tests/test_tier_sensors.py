@@ -13,9 +13,9 @@ from piano_assets.chopin2021.catalog import LedgerItem, RecordingSpec
 from piano_assets.chopin2021.defs import tier as chopin2021_tier
 from piano_assets.chopin2021.matching import MatchStatus
 from piano_assets.chopin2021.paths import Chopin2021Paths
-from piano_assets.chopin2021.records import write_jsonl
 from piano_assets.chopin2021.results import Placement, Round
 from piano_assets.layout import ModelRepoLayout
+from piano_assets.lib.jsonl import write_jsonl
 from piano_assets.maestro import recordings
 from piano_assets.maestro.defs import tier as maestro_tier
 from piano_assets.maestro.paths import MaestroPaths

@@ -16,17 +16,15 @@ from piano_assets.chopin2021.catalog import (
     read_catalog,
 )
 from piano_assets.chopin2021.outputs import spec_for
-from piano_assets.chopin2021.paths import TIER, Chopin2021Paths
-from piano_assets.chopin2021.records import read_jsonl
+from piano_assets.chopin2021.paths import Chopin2021Paths
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.lib.catalog_sensor import unseen
+from piano_assets.lib.jsonl import read_jsonl
 from piano_assets.lib.tier import (
-    AudioRecord,
     FetchedAudio,
-    RecordingPaths,
     SourceGrowth,
     TierEnvironment,
-    TierNames,
+    TierPathsAdapter,
 )
 from piano_assets.sources.ytdlp import YtDlpClient
 
@@ -48,16 +46,10 @@ class Chopin2021Source:
             archive_file=self.paths.download_archive,
             work_dir=scratch / "download",
         )
-        declared: dict[str, float] = {}
-        reported = getattr(downloaded, "declared_seconds", None)
-        if reported:
-            declared["yt-dlp"] = float(reported)
-        elif spec.duration_s:
-            declared["channel listing"] = float(spec.duration_s)
         return FetchedAudio(
             path=downloaded.path,
             source_url=spec.source_url,
-            declared_seconds=declared,
+            declared_seconds=downloaded.declared_durations(spec.duration_s),
             details={
                 "video_id": spec.video_id,
                 "title": spec.title,
@@ -67,21 +59,16 @@ class Chopin2021Source:
         )
 
 
-class Chopin2021Adapter:
+class Chopin2021Adapter(TierPathsAdapter):
     """T2: one partition per matched video of the official channel."""
 
-    names = TierNames(TIER)
+    paths_type = Chopin2021Paths
     title = "T2 Chopin Competition 2021"
     catalog_asset = "chopin2021_video_catalog"
     summary_asset = "chopin2021_metadata"
     download_pool: str | None = "youtube_downloads"
     sensor_interval_s = 3600  # one channel listing an hour
-
-    def recording_paths(self, layout: ModelRepoLayout) -> RecordingPaths:
-        return Chopin2021Paths(layout).recordings()
-
-    def catalog_path(self, layout: ModelRepoLayout) -> Path:
-        return Chopin2021Paths(layout).catalog
+    provenance_details = ("video_id",)
 
     def catalog_keys(self, layout: ModelRepoLayout) -> list[str]:
         catalog = self.catalog_path(layout)
@@ -103,9 +90,6 @@ class Chopin2021Adapter:
 
     def open_source(self, env: TierEnvironment) -> Chopin2021Source:
         return Chopin2021Source(Chopin2021Paths(env.layout), env.ytdlp())
-
-    def embedding_provenance(self, record: AudioRecord) -> dict[str, str]:
-        return {"video_id": str(record.details.get("video_id", ""))}
 
 
 ADAPTER = Chopin2021Adapter()

@@ -20,7 +20,7 @@ from piano_assets.chopin2021.catalog import (
 )
 from piano_assets.chopin2021.derive import derive_with_official_counts, derived_results_path
 from piano_assets.chopin2021.paths import Chopin2021Paths
-from piano_assets.chopin2021.records import ResultRecord, write_jsonl, yield_table
+from piano_assets.chopin2021.records import ResultRecord, yield_table
 from piano_assets.chopin2021.results import (
     CAVEAT_ACROSS_ROUNDS,
     PLACEMENT_ORDER,
@@ -33,6 +33,7 @@ from piano_assets.chopin2021.results import (
     resolve_results,
 )
 from piano_assets.engine.files import atomic_write_text
+from piano_assets.lib.jsonl import write_jsonl
 from piano_assets.lib.markdown import markdown_table
 from piano_assets.lib.partitions import add_new_partitions, registered_partitions
 from piano_assets.resources import (

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +20,8 @@ from piano_assets.chopin2021.matching import MatchStatus, Roster, TitleMatch, ma
 from piano_assets.chopin2021.names import surname_first_slug
 from piano_assets.chopin2021.results import CompetitionResults, Placement, Round
 from piano_assets.engine.files import UnsafeNameError, validate_key
+from piano_assets.lib.jsonl import read_jsonl
+from piano_assets.sources.ytdlp import ListingLike
 
 _MAX_KEY = 128
 _SEQ_WIDTH = 2
@@ -29,23 +29,6 @@ _SEQ_WIDTH = 2
 
 class CatalogError(ValueError):
     """The catalog on disk or a key is unusable; the message names the file or key."""
-
-
-class ListingLike(Protocol):
-    """What the catalog needs of a listing row (the sources client's `ListingEntry`)."""
-
-    @property
-    def video_id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def playlist(self) -> str | None: ...
-    @property
-    def duration_s(self) -> float | None: ...
-    @property
-    def upload_date(self) -> str | None: ...
 
 
 class RecordingSpec(BaseModel):
@@ -218,17 +201,9 @@ def _ledger_item(item: ListingLike, match: TitleMatch) -> LedgerItem:
 
 def read_catalog(path: Path) -> list[RecordingSpec]:
     """The catalog written by the last `chopin2021_video_catalog` run ([] if none yet)."""
-    if not path.exists():
-        return []
-    specs: list[RecordingSpec] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            specs.append(RecordingSpec.model_validate(json.loads(line)))
-        except ValueError as err:
-            raise CatalogError(f"{path}:{number}: not a catalog record: {err}") from err
-    return specs
+    return read_jsonl(
+        path, RecordingSpec, missing_ok=True, what="a catalog record", error=CatalogError
+    )
 
 
 def catalog_by_key(specs: Iterable[RecordingSpec]) -> dict[str, RecordingSpec]:

@@ -1,11 +1,14 @@
 """T2 asset checks. Tier-level checks are unpartitioned and look across every registered
 recording; per-recording validity is enforced when a partition materializes."""
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from piano_assets.chopin2021 import outputs, validation
 from piano_assets.chopin2021.adapter import ADAPTER
 from piano_assets.chopin2021.paths import Chopin2021Paths
+from piano_assets.chopin2021.records import ResultRecord
 from piano_assets.lib.partitions import registered_partitions
 from piano_assets.resources import ModelRepoResource
 
@@ -25,46 +28,62 @@ def _result(
     )
 
 
+def _files_check(
+    name: str,
+    asset: str,
+    description: str,
+    judge: Callable[[Chopin2021Paths], validation.Verdict],
+    *,
+    blocking: bool = True,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> dg.AssetChecksDefinition:
+    """A check that judges the tier's files with one plain function of `validation`."""
+
+    @dg.asset_check(asset=asset, name=name, blocking=blocking, description=description)
+    def check(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
+        return _result(judge(_paths(model_repo)), severity)
+
+    return check
+
+
+def _over_results(
+    judge: Callable[[list[ResultRecord]], validation.Verdict],
+) -> Callable[[Chopin2021Paths], validation.Verdict]:
+    """`judge` over the resolved results; unreadable results fail with the reader's message."""
+
+    def over_results(paths: Chopin2021Paths) -> validation.Verdict:
+        rows, error = validation.results_rows(paths)
+        return validation.Verdict(False, error) if error else judge(rows)
+
+    return over_results
+
+
 # -- chopin2021_results ------------------------------------------------------------------------
 
-
-@dg.asset_check(
-    asset="chopin2021_results",
-    blocking=True,
-    description="Results rows hold their schema; the laureates are exactly the published 2021 "
+prize_list_is_official = _files_check(
+    "prize_list_is_official",
+    "chopin2021_results",
+    "Results rows hold their schema; the laureates are exactly the published 2021 "
     "prize list (2nd and 4th prizes shared) and the twelve finalists are the published ones.",
+    _over_results(validation.prize_list_is_official),
 )
-def prize_list_is_official(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
-    rows, error = validation.results_rows(_paths(model_repo))
-    if error:
-        return _result(validation.Verdict(False, error))
-    return _result(validation.prize_list_is_official(rows))
-
-
-@dg.asset_check(
-    asset="chopin2021_results",
-    blocking=True,
-    description="The ordinal encoding holds: 1st > 2nd > … > 6th > finalist without prize > "
+ordinal_order_holds = _files_check(
+    "ordinal_order_holds",
+    "chopin2021_results",
+    "The ordinal encoding holds: 1st > 2nd > … > 6th > finalist without prize > "
     "stage III > stage II > stage I > preliminary, and every row's placement and ordinal follow "
     "from its furthest round and prize.",
+    _over_results(validation.ordinal_order_holds),
 )
-def ordinal_order_holds(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
-    rows, error = validation.results_rows(_paths(model_repo))
-    if error:
-        return _result(validation.Verdict(False, error))
-    return _result(validation.ordinal_order_holds(rows))
-
-
-@dg.asset_check(
-    asset="chopin2021_results",
-    blocking=False,
-    description="The official site could be read and agrees with the curated file "
+site_agrees_with_curated = _files_check(
+    "site_agrees_with_curated",
+    "chopin2021_results",
+    "The official site could be read and agrees with the curated file "
     "(warning: the curated file stands in when the site is unreachable).",
+    validation.site_agrees_with_curated,
+    blocking=False,
+    severity=dg.AssetCheckSeverity.WARN,
 )
-def site_agrees_with_curated(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
-    return _result(
-        validation.site_agrees_with_curated(_paths(model_repo)), dg.AssetCheckSeverity.WARN
-    )
 
 
 # -- chopin2021_video_catalog ------------------------------------------------------------------
@@ -83,27 +102,27 @@ def catalog_keys_are_registered(
     return _result(validation.catalog_keys_are_safe_and_registered(_paths(model_repo), registered))
 
 
-@dg.asset_check(
-    asset="chopin2021_video_catalog",
-    blocking=False,
-    description="No listed video is ambiguous (several performers, no round, a round the "
+no_ambiguous_videos = _files_check(
+    "no_ambiguous_videos",
+    "chopin2021_video_catalog",
+    "No listed video is ambiguous (several performers, no round, a round the "
     "performer never reached); such videos wait in the ledger for a human decision.",
+    validation.no_ambiguous_videos,
+    blocking=False,
+    severity=dg.AssetCheckSeverity.WARN,
 )
-def no_ambiguous_videos(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
-    return _result(validation.no_ambiguous_videos(_paths(model_repo)), dg.AssetCheckSeverity.WARN)
 
 
 # -- chopin2021_metadata -----------------------------------------------------------------------
 
 
-@dg.asset_check(
-    asset="chopin2021_metadata",
-    blocking=True,
-    description="metadata.jsonl (one line per segment) and results.jsonl (one line per "
+metadata_schema_holds = _files_check(
+    "metadata_schema_holds",
+    "chopin2021_metadata",
+    "metadata.jsonl (one line per segment) and results.jsonl (one line per "
     "performer) validate against their pydantic schemas; segment ids are unique.",
+    validation.metadata_schema_holds,
 )
-def metadata_schema_holds(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
-    return _result(validation.metadata_schema_holds(_paths(model_repo)))
 
 
 @dg.asset_check(
@@ -129,14 +148,13 @@ def every_recording_in_metadata(
     )
 
 
-@dg.asset_check(
-    asset="chopin2021_metadata",
-    blocking=True,
-    description="Each segment's placement, ordinal and prize agree with results.jsonl, and no "
+placements_agree_with_results = _files_check(
+    "placements_agree_with_results",
+    "chopin2021_metadata",
+    "Each segment's placement, ordinal and prize agree with results.jsonl, and no "
     "recording comes from a round its performer never reached.",
+    validation.placements_agree_with_results,
 )
-def placements_agree_with_results(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
-    return _result(validation.placements_agree_with_results(_paths(model_repo)))
 
 
 chopin2021_checks: list[dg.AssetChecksDefinition] = [

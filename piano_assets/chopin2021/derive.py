@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,7 +34,7 @@ from piano_assets.chopin2021.matching import (
 )
 from piano_assets.chopin2021.names import name_key, name_tokens
 from piano_assets.chopin2021.paths import Chopin2021Paths
-from piano_assets.chopin2021.records import ResultRecord, read_jsonl
+from piano_assets.chopin2021.records import ResultRecord
 from piano_assets.chopin2021.results import (
     CompetitionResults,
     PerformerResult,
@@ -42,26 +42,13 @@ from piano_assets.chopin2021.results import (
     find_rounds,
     load_curated,
 )
+from piano_assets.lib.jsonl import read_jsonl
+from piano_assets.sources.ytdlp import ListingLike
 
 DERIVED_SOURCE = "derived"
 UNKNOWN_COUNTRY = "unknown"
 # Stage I of the 2021 edition ran 3–7 October 2021; the channel published its videos then.
 _STAGE_I_UPLOADS = ("20211003", "20211031")
-
-
-class ListingLike(Protocol):
-    """A listing row (`sources.ytdlp.ListingEntry`); read-only, as that frozen dataclass is."""
-
-    @property
-    def video_id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def playlist(self) -> str | None: ...
-    @property
-    def upload_date(self) -> str | None: ...
 
 
 class UnresolvedTitle(BaseModel):

@@ -47,10 +47,10 @@ def judge(layout: ModelRepoLayout, registered: Sequence[str]) -> TierVerdict:
     return TierVerdict(problems=problems, counts=counts, embedders=state.embedders)
 
 
-GATE = TierGate(
-    title="T2 metadata is scraped and its MuQ embeddings are extracted",
-    assets=("chopin2021_results", ADAPTER.names.embeddings, "chopin2021_metadata"),
-    partitions=ADAPTER.names.partitions,
-    judge=judge,
+GATE = TierGate.of_tier(
+    ADAPTER,
+    "T2 metadata is scraped and its MuQ embeddings are extracted",
+    judge,
+    upstream=("chopin2021_results",),
     folders=lambda layout: [Chopin2021Paths(layout).root, Chopin2021Paths(layout).embeddings_dir],
 )

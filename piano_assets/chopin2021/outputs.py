@@ -20,14 +20,13 @@ from piano_assets.chopin2021.records import (
     ResultRecord,
     SegmentProvenance,
     SegmentRecord,
-    read_jsonl,
     segment_records,
-    write_jsonl,
 )
 from piano_assets.chopin2021.results import CompetitionResults, PerformerResult
 from piano_assets.engine import embedding_path, read_provenance
 from piano_assets.engine.files import atomic_path
 from piano_assets.engine.store import load_segments
+from piano_assets.lib.jsonl import read_jsonl, write_jsonl
 
 __all__ = ["RecordingSpec"]
 
@@ -56,19 +55,7 @@ def spec_for(
 def results_from_rows(rows: list[ResultRecord]) -> CompetitionResults:
     return CompetitionResults(
         source="resolved",
-        performers=tuple(
-            PerformerResult(
-                name=row.performer,
-                country=row.country,
-                furthest_round=row.furthest_round,
-                prize=row.prize,
-                special_prizes=tuple(row.special_prizes),
-                repertoire={r: tuple(p) for r, p in row.repertoire.items()},
-                aliases=tuple(row.aliases),
-                note=row.note,
-            )
-            for row in rows
-        ),
+        performers=tuple(PerformerResult.from_facts(row.performer, row) for row in rows),
     )
 
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from piano_assets.engine.files import safe_child, validate_key
-from piano_assets.layout import ModelRepoLayout
-from piano_assets.lib.tier import RecordingPaths
+from piano_assets.lib.tier import TierPaths
 
 TIER = "chopin2021"
 
 
-@dataclass(frozen=True)
-class Chopin2021Paths:
-    layout: ModelRepoLayout
+class Chopin2021Paths(TierPaths):
+    tier = TIER
 
     # -- outputs (model/data/competition_cache/chopin2021/) -------------------------------
     @property
@@ -31,30 +28,10 @@ class Chopin2021Paths:
         """One line per performer."""
         return self.root / "results.jsonl"
 
-    @property
-    def embeddings_dir(self) -> Path:
-        return self.root / "muq_embeddings"
-
-    @property
-    def audio_dir(self) -> Path:
-        return self.root / "audio"
-
-    @property
-    def segments_dir(self) -> Path:
-        return self.root / "segments"
-
     def audio(self, recording_id: str) -> Path:
         return safe_child(self.audio_dir, f"{validate_key(recording_id)}.wav")
 
-    def recordings(self) -> RecordingPaths:
-        """The per-recording files, as the tier factory handles them."""
-        return RecordingPaths.under(self.layout, TIER, self.root)
-
     # -- state (<root>/.piano_assets/chopin2021/) -------------------------------------------
-    @property
-    def state(self) -> Path:
-        return self.layout.platform / TIER
-
     @property
     def resolved_results(self) -> Path:
         """What `chopin2021_results` settled on (site, else curated), before the metadata
@@ -66,20 +43,12 @@ class Chopin2021Paths:
         return self.state / "results_cross_check.json"
 
     @property
-    def catalog(self) -> Path:
-        return self.state / "catalog.jsonl"
-
-    @property
     def video_ledger(self) -> Path:
         return self.state / "video_ledger.jsonl"
 
     @property
     def raw_pages(self) -> Path:
         return self.layout.raw_pages / TIER
-
-    @property
-    def downloads(self) -> Path:
-        return self.layout.downloads / TIER
 
     @property
     def download_archive(self) -> Path:

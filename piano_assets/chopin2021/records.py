@@ -4,10 +4,7 @@ performer), as pydantic models, with atomic writers and readers that validate. D
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import TypeVar
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,14 +17,7 @@ from piano_assets.chopin2021.results import (
     Placement,
     Round,
 )
-from piano_assets.engine.files import atomic_open
 from piano_assets.engine.segment import segment_id as engine_segment_id
-
-RowT = TypeVar("RowT", bound=BaseModel)
-
-
-class RecordsError(ValueError):
-    """A jsonl file does not hold valid records; the message names the file and line."""
 
 
 class ResultRecord(BaseModel):
@@ -53,20 +43,9 @@ class ResultRecord(BaseModel):
     def from_result(
         cls, performer: PerformerResult, *, source: str, citations: Sequence[str]
     ) -> ResultRecord:
-        return cls(
-            performer=performer.name,
-            country=performer.country,
-            furthest_round=performer.furthest_round,
-            placement=performer.placement,
-            prize=performer.prize,
-            ordinal=performer.ordinal,
-            laureate=performer.laureate,
-            special_prizes=list(performer.special_prizes),
-            repertoire={r: list(p) for r, p in performer.repertoire.items()},
-            aliases=list(performer.aliases),
-            source=source,
-            citations=list(citations),
-            note=performer.note,
+        facts = performer.model_dump(exclude={"name"})  # with placement, ordinal, laureate
+        return cls.model_validate(
+            {**facts, "performer": performer.name, "source": source, "citations": list(citations)}
         )
 
 
@@ -153,34 +132,6 @@ def segment_records(
         )
         for index, start, end in segments
     ]
-
-
-# -- jsonl -------------------------------------------------------------------------------------
-
-
-def write_jsonl(path: Path, rows: Iterable[BaseModel]) -> int:
-    """Write one JSON object per line, atomically; return the number of lines."""
-    count = 0
-    with atomic_open(path) as handle:
-        for row in rows:
-            handle.write(row.model_dump_json() + "\n")
-            count += 1
-    return count
-
-
-def read_jsonl(path: Path, model: type[RowT]) -> list[RowT]:
-    """Every line of `path` validated as `model`; raises RecordsError naming file and line."""
-    if not path.exists():
-        raise RecordsError(f"{path} does not exist")
-    rows: list[RowT] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(model.model_validate(json.loads(line)))
-        except ValueError as err:
-            raise RecordsError(f"{path}:{number}: not a valid {model.__name__}: {err}") from err
-    return rows
 
 
 # -- yield figures -----------------------------------------------------------------------------

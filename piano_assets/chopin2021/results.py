@@ -262,6 +262,13 @@ class PerformerResult(BaseModel):
     def key(self) -> str:
         return name_key(self.name)
 
+    @classmethod
+    def from_facts(cls, name: str, facts: BaseModel) -> PerformerResult:
+        """One performer from a record holding the published facts under the same field names
+        (an entry of the curated file, a line of results.jsonl)."""
+        published = set(cls.model_fields) - {"name"}
+        return cls.model_validate({"name": name, **facts.model_dump(include=published)})
+
     def all_names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
 
@@ -385,19 +392,7 @@ class CuratedFile(BaseModel):
     def results(self) -> CompetitionResults:
         return CompetitionResults(
             source="curated",
-            performers=tuple(
-                PerformerResult(
-                    name=p.name,
-                    country=p.country,
-                    furthest_round=p.furthest_round,
-                    prize=p.prize,
-                    special_prizes=tuple(p.special_prizes),
-                    repertoire={r: tuple(pieces) for r, pieces in p.repertoire.items()},
-                    aliases=tuple(p.aliases),
-                    note=p.note,
-                )
-                for p in self.performers
-            ),
+            performers=tuple(PerformerResult.from_facts(p.name, p) for p in self.performers),
         )
 
     def citations_for(self, name: str) -> list[str]:

@@ -10,12 +10,7 @@ from typing import Any
 from piano_assets.chopin2021.catalog import LedgerItem, read_catalog
 from piano_assets.chopin2021.matching import MatchStatus
 from piano_assets.chopin2021.paths import Chopin2021Paths
-from piano_assets.chopin2021.records import (
-    RecordsError,
-    ResultRecord,
-    SegmentRecord,
-    read_jsonl,
-)
+from piano_assets.chopin2021.records import ResultRecord, SegmentRecord
 from piano_assets.chopin2021.results import (
     PLACEMENT_ORDER,
     PLACEMENT_ORDINAL,
@@ -24,6 +19,7 @@ from piano_assets.chopin2021.results import (
     placement_for,
 )
 from piano_assets.engine.files import UnsafeNameError, validate_key
+from piano_assets.lib.jsonl import JsonlError, read_jsonl
 
 _SHOWN = 20
 
@@ -44,7 +40,7 @@ def _listing(problems: Iterable[str]) -> str:
 def _read(path: Any, model: type) -> tuple[list[Any], str | None]:
     try:
         return read_jsonl(path, model), None
-    except RecordsError as err:
+    except JsonlError as err:
         return [], str(err)
 
 
@@ -180,7 +176,7 @@ def catalog_keys_are_safe_and_registered(paths: Chopin2021Paths, registered: set
 def no_ambiguous_videos(paths: Chopin2021Paths) -> Verdict:
     try:
         ledger = read_jsonl(paths.video_ledger, LedgerItem)
-    except RecordsError as err:
+    except JsonlError as err:
         return Verdict(False, str(err))
     ambiguous = [item for item in ledger if item.status is MatchStatus.AMBIGUOUS]
     counts: dict[str, int] = {}

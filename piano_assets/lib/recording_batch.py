@@ -22,6 +22,7 @@ import dagster as dg
 from pydantic import BaseModel
 
 from piano_assets.engine.files import atomic_open
+from piano_assets.lib.jsonl import read_jsonl
 
 StageMetadata = Mapping[str, Any]
 PERMANENT = "permanent"
@@ -206,14 +207,7 @@ class RecordingBatch:
 
 
 def read_failure_ledger(ledger_dir: Path, tier: str) -> list[RecordingFailure]:
-    path = ledger_dir / f"{tier}.jsonl"
-    if not path.exists():
-        return []
-    return [
-        RecordingFailure.model_validate_json(line)
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    return read_jsonl(ledger_dir / f"{tier}.jsonl", RecordingFailure, missing_ok=True)
 
 
 def _stage_name(asset_key: dg.AssetKey | str) -> str:

@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -291,6 +291,26 @@ def _same_table(path: Path, segments: list[Segment]) -> bool:
 # -- embeddings --------------------------------------------------------------------------------
 
 
+def ready_to_embed(
+    paths: RecordingPaths,
+    recording_ids: Sequence[str],
+    segments_asset: str,
+    results: dict[str, dict[str, Any] | Exception],
+) -> Iterator[tuple[str, AudioRecord, Path]]:
+    """(key, audio record, segment table) of each recording whose audio and segments are done;
+    each other recording gets an error in `results` naming the asset to materialize."""
+    for recording_id in recording_ids:
+        record = finished_audio(paths, recording_id)
+        table = paths.segment_table(recording_id)
+        if record is None or not table.is_file():
+            results[recording_id] = RecordingStepError(
+                f"recording {recording_id}: no segment table at {table}; "
+                f"materialize {segments_asset}"
+            )
+            continue
+        yield recording_id, record, table
+
+
 def embed_recording_batch(
     recording_ids: Sequence[str],
     paths: RecordingPaths,
@@ -306,15 +326,9 @@ def embed_recording_batch(
     results: dict[str, dict[str, Any] | Exception] = {}
     recordings: list[RecordingAudio] = []
     tables: dict[str, list[Segment]] = {}
-    for recording_id in recording_ids:
-        record = finished_audio(paths, recording_id)
-        table = paths.segment_table(recording_id)
-        if record is None or not table.is_file():
-            results[recording_id] = RecordingStepError(
-                f"recording {recording_id}: no segment table at {table}; "
-                f"materialize {segments_asset}"
-            )
-            continue
+    for recording_id, record, table in ready_to_embed(
+        paths, recording_ids, segments_asset, results
+    ):
         try:
             tables[recording_id] = read_segment_table(table)
         except ValueError as err:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -122,6 +122,51 @@ class RecordingPaths:
             return str(path)
 
 
+@dataclass(frozen=True)
+class TierPaths:
+    """Where a tier keeps its files: its data folder `root` (audio, segments and embeddings
+    inside), its own state under `.piano_assets/<tier>/` and its downloads under
+    `.piano_assets/downloads/<tier>/`. A tier's paths class names `tier` and `root` and adds
+    its own files."""
+
+    tier: ClassVar[str]
+    audio_dirname: ClassVar[str] = "audio"
+    layout: ModelRepoLayout
+
+    @property
+    def root(self) -> Path:
+        raise NotImplementedError
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.root / self.audio_dirname
+
+    @property
+    def segments_dir(self) -> Path:
+        return self.root / "segments"
+
+    @property
+    def embeddings_dir(self) -> Path:
+        return self.root / "muq_embeddings"
+
+    def recordings(self) -> RecordingPaths:
+        """The per-recording files, as the tier factory handles them."""
+        return RecordingPaths.under(self.layout, self.tier, self.root, self.audio_dirname)
+
+    @property
+    def state(self) -> Path:
+        return self.layout.platform / self.tier
+
+    @property
+    def downloads(self) -> Path:
+        return self.layout.downloads / self.tier
+
+    @property
+    def catalog(self) -> Path:
+        """What the tier's catalog asset writes: one entry per recording."""
+        return self.state / "catalog.jsonl"
+
+
 class AudioRecord(BaseModel):
     """What the audio step knows of one recording (`<audio_dir>/<key>.json`), the same in every
     tier: where the audio came from, what the source declared, how it was converted."""
@@ -181,6 +226,28 @@ class TierEnvironment:
     sources: SourceLocations
     ytdlp: Callable[[], YtDlpClient]
     log: Callable[[str], None]
+
+
+class TierPathsAdapter:
+    """The part of a `TierAdapter` that follows from its `TierPaths` class (the tier's name, its
+    paths) and from the audio record details it keeps as embedding provenance."""
+
+    paths_type: ClassVar[type[TierPaths]]
+    provenance_details: ClassVar[tuple[str, ...]] = ()  # keys of AudioRecord.details
+    names: ClassVar[TierNames]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.names = TierNames(cls.paths_type.tier)
+
+    def embedding_provenance(self, record: AudioRecord) -> dict[str, str]:
+        return {key: str(record.details.get(key, "")) for key in self.provenance_details}
+
+    def recording_paths(self, layout: ModelRepoLayout) -> RecordingPaths:
+        return self.paths_type(layout).recordings()
+
+    def catalog_path(self, layout: ModelRepoLayout) -> Path:
+        return self.paths_type(layout).catalog
 
 
 class TierAdapter(Protocol):

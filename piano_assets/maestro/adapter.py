@@ -17,12 +17,10 @@ from pathlib import Path
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.lib.catalog_sensor import unseen
 from piano_assets.lib.tier import (
-    AudioRecord,
     FetchedAudio,
-    RecordingPaths,
     SourceGrowth,
     TierEnvironment,
-    TierNames,
+    TierPathsAdapter,
 )
 from piano_assets.maestro.archive import (
     SOURCE_SAMPLE_RATES,
@@ -36,7 +34,7 @@ from piano_assets.maestro.archive import (
     verification_stamp,
     verify_zip_sha256,
 )
-from piano_assets.maestro.paths import TIER, MaestroPaths
+from piano_assets.maestro.paths import MaestroPaths
 from piano_assets.maestro.recordings import load_recordings, read_source_metadata, row_of
 from piano_assets.settings import SourceLocations
 from piano_assets.sources.errors import SourceError
@@ -182,21 +180,16 @@ def source_settings(locations: SourceLocations) -> SourceSettings:
     )
 
 
-class MaestroAdapter:
+class MaestroAdapter(TierPathsAdapter):
     """T3: one partition per MAESTRO v3 recording."""
 
-    names = TierNames(TIER)
+    paths_type = MaestroPaths
     title = "T3 MAESTRO v3"
     catalog_asset = "maestro_recordings"
     summary_asset = "maestro_piece_performer_map"
     download_pool: str | None = None
     sensor_interval_s = 300  # a local metadata file: cheap to look at
-
-    def recording_paths(self, layout: ModelRepoLayout) -> RecordingPaths:
-        return MaestroPaths(layout).recordings()
-
-    def catalog_path(self, layout: ModelRepoLayout) -> Path:
-        return MaestroPaths(layout).recordings_table
+    provenance_details = ("audio_filename",)
 
     def catalog_keys(self, layout: ModelRepoLayout) -> list[str]:
         paths = MaestroPaths(layout)
@@ -216,9 +209,6 @@ class MaestroAdapter:
         paths = MaestroPaths(env.layout)
         resolver = AudioSourceResolver(paths, source_settings(env.sources), progress=env.log)
         return MaestroSource(paths, resolver)
-
-    def embedding_provenance(self, record: AudioRecord) -> dict[str, str]:
-        return {"audio_filename": str(record.details.get("audio_filename", ""))}
 
 
 ADAPTER = MaestroAdapter()

@@ -1,5 +1,7 @@
 """Tier-level checks of the `maestro` group: unpartitioned, looking across every recording."""
 
+from collections.abc import Callable
+
 import dagster as dg
 import polars as pl
 
@@ -105,8 +107,7 @@ def maestro_piece_map_consistent(model_repo: ModelRepoResource) -> dg.AssetCheck
 )
 def maestro_pairs_valid(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
     paths = MaestroPaths(model_repo.layout())
-    pairs = pl.read_parquet(paths.pairs_table)
-    manifest = PairsManifest.model_validate_json(paths.pairs_manifest.read_text("utf-8"))
+    pairs, manifest = _pairs(paths)
     try:
         piece_map, coverage = outputs.pairs_inputs(paths)
     except MaestroMetadataError as err:
@@ -183,15 +184,38 @@ def maestro_titles_resolved(model_repo: ModelRepoResource) -> dg.AssetCheckResul
     )
 
 
-def _pairs_and_map(paths: MaestroPaths) -> tuple[pl.DataFrame, pl.DataFrame, PairsManifest]:
+def _pairs(paths: MaestroPaths) -> tuple[pl.DataFrame, PairsManifest]:
     pairs = pl.read_parquet(paths.pairs_table)
-    manifest = PairsManifest.model_validate_json(paths.pairs_manifest.read_text("utf-8"))
+    return pairs, PairsManifest.model_validate_json(paths.pairs_manifest.read_text("utf-8"))
+
+
+def _pairs_and_map(paths: MaestroPaths) -> tuple[pl.DataFrame, pl.DataFrame, PairsManifest]:
+    pairs, manifest = _pairs(paths)
     return pairs, pl.read_parquet(paths.piece_map_table), manifest
 
 
 def _examples(frame: pl.DataFrame) -> list[list[str | None]]:
     columns = ["label", "anchor_segment_id", "other_segment_id", "anchor_work_id", "other_work_id"]
     return [list(row) for row in frame.select(columns).head(5).rows()]
+
+
+def _pair_rule_result(
+    model_repo: ModelRepoResource,
+    label: str,
+    find_breaches: Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame],
+    breach: str,
+    breaches_key: str,
+) -> dg.AssetCheckResult:
+    """The pairs of one `label` that break a rule, judged from the piece map."""
+    pairs, piece_map, _ = _pairs_and_map(MaestroPaths(model_repo.layout()))
+    bad = find_breaches(pairs, piece_map)
+    labelled = int((pairs["label"] == label).sum())
+    return dg.AssetCheckResult(
+        passed=bad.is_empty(),
+        description=f"{bad.height} of {labelled} {label}s {breach}",
+        metadata={f"{label}s": labelled, breaches_key: bad.height,
+                  "examples": dg.MetadataValue.json(_examples(bad))},
+    )  # fmt: skip
 
 
 @dg.asset_check(
@@ -201,15 +225,9 @@ def _examples(frame: pl.DataFrame) -> list[list[str | None]]:
     "unresolved title of the same composer), judged from the piece map.",
 )
 def maestro_no_negative_within_work(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
-    pairs, piece_map, _ = _pairs_and_map(MaestroPaths(model_repo.layout()))
-    bad = negatives_within_a_work(pairs, piece_map)
-    negatives = int((pairs["label"] == "negative").sum())
-    return dg.AssetCheckResult(
-        passed=bad.is_empty(),
-        description=f"{bad.height} of {negatives} negatives join related works",
-        metadata={"negatives": negatives, "within_a_work": bad.height,
-                  "examples": dg.MetadataValue.json(_examples(bad))},
-    )  # fmt: skip
+    return _pair_rule_result(
+        model_repo, "negative", negatives_within_a_work, "join related works", "within_a_work"
+    )
 
 
 @dg.asset_check(
@@ -219,15 +237,13 @@ def maestro_no_negative_within_work(model_repo: ModelRepoResource) -> dg.AssetCh
     "two recitals: never a movement against a whole work, an excerpt or an unresolved title.",
 )
 def maestro_no_positive_across_scopes(model_repo: ModelRepoResource) -> dg.AssetCheckResult:
-    pairs, piece_map, _ = _pairs_and_map(MaestroPaths(model_repo.layout()))
-    bad = positives_across_scopes(pairs, piece_map)
-    positives = int((pairs["label"] == "positive").sum())
-    return dg.AssetCheckResult(
-        passed=bad.is_empty(),
-        description=f"{bad.height} of {positives} positives are not one work at one scope",
-        metadata={"positives": positives, "across_scopes": bad.height,
-                  "examples": dg.MetadataValue.json(_examples(bad))},
-    )  # fmt: skip
+    return _pair_rule_result(
+        model_repo,
+        "positive",
+        positives_across_scopes,
+        "are not one work at one scope",
+        "across_scopes",
+    )
 
 
 @dg.asset_check(

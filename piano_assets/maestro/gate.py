@@ -60,10 +60,6 @@ def judge(layout: ModelRepoLayout, registered: Sequence[str]) -> TierVerdict:
     return TierVerdict(problems=problems, counts=counts, embedders=state.embedders)
 
 
-GATE = TierGate(
-    title="T3 embeddings are extracted and the piece→performer map is built",
-    assets=(ADAPTER.names.embeddings, "maestro_piece_performer_map"),
-    partitions=ADAPTER.names.partitions,
-    judge=judge,
-    folders=lambda layout: [MaestroPaths(layout).embeddings_dir],
+GATE = TierGate.of_tier(
+    ADAPTER, "T3 embeddings are extracted and the piece→performer map is built", judge
 )

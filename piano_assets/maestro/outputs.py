@@ -111,6 +111,14 @@ def build_piece_map_stage(paths: MaestroPaths) -> tuple[records.PieceMapManifest
     return manifest, _piece_map_metadata(paths, piece_map, manifest)
 
 
+def _embedder_metadata(embedder: records.EmbedderLabel | None) -> dict[str, Any]:
+    """Which embedder made the embeddings, and whether it is a random-weight MuQ."""
+    return {
+        "embedder": embedder.label if embedder else "none",
+        "random_weights": bool(embedder and embedder.random_weights),
+    }
+
+
 def _piece_map_metadata(
     paths: MaestroPaths, piece_map: pl.DataFrame, manifest: records.PieceMapManifest
 ) -> dict[str, Any]:
@@ -147,8 +155,7 @@ def _piece_map_metadata(
         "atepp": manifest.atepp.note or f"joined from {manifest.atepp.path}",
         "performer_proxy": PERFORMER_PROXY_RULE,
         "work_rule": WORK_RULE,
-        "embedder": manifest.embedder.label if manifest.embedder else "none",
-        "random_weights": bool(manifest.embedder and manifest.embedder.random_weights),
+        **_embedder_metadata(manifest.embedder),
         "table": dg.MetadataValue.path(str(paths.piece_map_table)),
         "recordings_per_work_plot": dg.MetadataValue.path(str(paths.works_plot)),
         "grouping": dg.MetadataValue.md(
@@ -287,8 +294,7 @@ def _pairs_metadata(
         "segments_available": manifest.segments_available,
         "recordings_covered": manifest.recordings_covered,
         "piece_map_sha256": manifest.piece_map_sha256,
-        "embedder": manifest.embedder.label if manifest.embedder else "none",
-        "random_weights": bool(manifest.embedder and manifest.embedder.random_weights),
+        **_embedder_metadata(manifest.embedder),
         "table": dg.MetadataValue.path(str(paths.pairs_table)),
         "split_leakage": dg.MetadataValue.md(
             f"MAESTRO's own leakage among the recordings paired: "

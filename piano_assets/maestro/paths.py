@@ -2,57 +2,45 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from piano_assets.engine.files import validate_key
-from piano_assets.layout import ModelRepoLayout
-from piano_assets.lib.tier import RecordingPaths
+from piano_assets.lib.tier import TierPaths
 from piano_assets.maestro import records
 
 TIER = "maestro"
 TARGET_SAMPLE_RATE = 24_000
 
 
-@dataclass(frozen=True)
-class MaestroPaths:
+class MaestroPaths(TierPaths):
     """Every file the tier reads or writes, from the model repo layout."""
 
-    layout: ModelRepoLayout
+    tier = TIER
+    audio_dirname = records.AUDIO_DIR
 
     @property
-    def cache(self) -> Path:
+    def root(self) -> Path:
         return self.layout.maestro_cache
+
+    cache = root  # the tier's data folder is the user's maestro_cache/
 
     @property
     def recordings_table(self) -> Path:
         return self.cache / records.RECORDINGS_TABLE
 
     @property
-    def recordings_manifest(self) -> Path:
-        return self.cache / records.RECORDINGS_MANIFEST
+    def catalog(self) -> Path:
+        return self.recordings_table
 
     @property
-    def audio_dir(self) -> Path:
-        return self.cache / records.AUDIO_DIR
+    def recordings_manifest(self) -> Path:
+        return self.cache / records.RECORDINGS_MANIFEST
 
     def audio(self, recording_id: str) -> Path:
         return self.audio_dir / f"{validate_key(recording_id)}.wav"
 
     def audio_record(self, recording_id: str) -> Path:
         return self.audio_dir / f"{validate_key(recording_id)}.json"
-
-    @property
-    def segments_dir(self) -> Path:
-        return self.cache / records.SEGMENTS_DIR
-
-    def recordings(self) -> RecordingPaths:
-        """The per-recording files, as the tier factory handles them."""
-        return RecordingPaths.under(self.layout, TIER, self.cache, audio_dirname=records.AUDIO_DIR)
-
-    @property
-    def embeddings_dir(self) -> Path:
-        return self.cache / records.EMBEDDINGS_DIR
 
     @property
     def piece_map_table(self) -> Path:
@@ -88,7 +76,7 @@ class MaestroPaths:
     @property
     def work_dir(self) -> Path:
         """Zip members in flight, download locks, verification stamps (platform housekeeping)."""
-        return self.layout.downloads / TIER
+        return self.downloads
 
     @property
     def atepp_cache(self) -> Path:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from piano_assets.layout import ModelRepoLayout
+from piano_assets.lib.tier import TierAdapter
 
 
 @dataclass(frozen=True)
@@ -33,3 +34,25 @@ class TierGate:
     judge: Callable[[ModelRepoLayout, Sequence[str]], TierVerdict]
     folders: Callable[[ModelRepoLayout], list[Path]] = lambda _layout: []
     gating: bool = True  # False: shown for information, never blocks readiness
+
+    @classmethod
+    def of_tier(
+        cls,
+        adapter: TierAdapter,
+        title: str,
+        judge: Callable[[ModelRepoLayout, Sequence[str]], TierVerdict],
+        *,
+        upstream: tuple[str, ...] = (),
+        folders: Callable[[ModelRepoLayout], list[Path]] | None = None,
+        gating: bool = True,
+    ) -> TierGate:
+        """A per-recording tier's gate: its registered recordings, its assets from `upstream`
+        through the embeddings to its summary asset, its embeddings folder (unless `folders`)."""
+        return cls(
+            title=title,
+            assets=(*upstream, adapter.names.embeddings, adapter.summary_asset),
+            partitions=adapter.names.partitions,
+            judge=judge,
+            folders=folders or (lambda layout: [adapter.recording_paths(layout).embeddings_dir]),
+            gating=gating,
+        )

@@ -6,7 +6,7 @@ plan for a finished step. The job `plan_reorganization` shows the plans of all f
 once; `purge_reorganize_trash` and `restore_reorganize_trash` empty or undo the trash.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import dagster as dg
@@ -66,87 +66,58 @@ def _run_step(
     yield dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
-    name=Step.PIPELINE_CODE.value,
-    description=(
-        "The masterclass pipeline's code, moved from tools/masterclass-pipeline/{src/,Cargo.toml,"
-        ".claude/} to model/tools/masterclass-pipeline/ (hash-verified copies; other crate "
-        "files such as Cargo.lock move too), with its default data directory rewritten to "
-        "model/data/masterclass_pipeline (the original bytes stay in the trash)."
-    ),
-    group_name=GROUP,
-    output_required=False,
+def _step_asset(
+    step: Step, description: str, deps: Sequence[dg.AssetsDefinition | dg.AssetKey] = ()
+) -> dg.AssetsDefinition:
+    """One step of the cleanup as an asset named after the step (a plan only, on a dry run)."""
+
+    @dg.asset(
+        name=step.value,
+        deps=list(deps),
+        description=description,
+        group_name=GROUP,
+        output_required=False,
+    )
+    def run_step(
+        context: dg.AssetExecutionContext, model_repo: ModelRepoResource
+    ) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
+        yield from _run_step(context, model_repo, step)
+
+    return run_step
+
+
+masterclass_pipeline_code = _step_asset(
+    Step.PIPELINE_CODE,
+    "The masterclass pipeline's code, moved from tools/masterclass-pipeline/{src/,Cargo.toml,"
+    ".claude/} to model/tools/masterclass-pipeline/ (hash-verified copies; other crate "
+    "files such as Cargo.lock move too), with its default data directory rewritten to "
+    "model/data/masterclass_pipeline (the original bytes stay in the trash).",
 )
-def masterclass_pipeline_code(
-    context: dg.AssetExecutionContext, model_repo: ModelRepoResource
-) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-    yield from _run_step(context, model_repo, Step.PIPELINE_CODE)
-
-
-@dg.asset(
-    name=Step.PIPELINE_DATA.value,
-    description=(
-        "The masterclass pipeline's data (sources.yaml, videos.jsonl, audio/, transcripts/, "
-        "segments/, teaching_moments/, state/), moved from tools/masterclass-pipeline/data/ to "
-        "model/data/masterclass_pipeline/ (hash-verified copies)."
-    ),
-    group_name=GROUP,
-    output_required=False,
+masterclass_pipeline_data = _step_asset(
+    Step.PIPELINE_DATA,
+    "The masterclass pipeline's data (sources.yaml, videos.jsonl, audio/, transcripts/, "
+    "segments/, teaching_moments/, state/), moved from tools/masterclass-pipeline/data/ to "
+    "model/data/masterclass_pipeline/ (hash-verified copies).",
 )
-def masterclass_pipeline_data(
-    context: dg.AssetExecutionContext, model_repo: ModelRepoResource
-) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-    yield from _run_step(context, model_repo, Step.PIPELINE_DATA)
-
-
-@dg.asset(
-    name=Step.LEGACY_TOOLS_REMOVED.value,
+legacy_tools_removed = _step_asset(
+    Step.LEGACY_TOOLS_REMOVED,
+    "tools/ removed (to the trash), only after every file under it was verified "
+    "hash-equal at its destination. Files outside the mapping block it.",
     deps=[masterclass_pipeline_code, masterclass_pipeline_data],
-    description=(
-        "tools/ removed (to the trash), only after every file under it was verified "
-        "hash-equal at its destination. Files outside the mapping block it."
-    ),
-    group_name=GROUP,
-    output_required=False,
 )
-def legacy_tools_removed(
-    context: dg.AssetExecutionContext, model_repo: ModelRepoResource
-) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-    yield from _run_step(context, model_repo, Step.LEGACY_TOOLS_REMOVED)
-
-
-@dg.asset(
-    name=Step.STALE_DATA_REMOVED.value,
+stale_data_removed = _step_asset(
+    Step.STALE_DATA_REMOVED,
+    "The old model/data/competition_cache/ contents removed (to the trash) before the "
+    "competition assets write the new ones, and model/data/percepiano_pianoteq_rendered/ "
+    "removed only if percepiano_cache/muq_embeddings.pt loads with weights_only=True.",
     deps=[dg.AssetKey("percepiano_cache")],
-    description=(
-        "The old model/data/competition_cache/ contents removed (to the trash) before the "
-        "competition assets write the new ones, and model/data/percepiano_pianoteq_rendered/ "
-        "removed only if percepiano_cache/muq_embeddings.pt loads with weights_only=True."
-    ),
-    group_name=GROUP,
-    output_required=False,
 )
-def stale_data_removed(
-    context: dg.AssetExecutionContext, model_repo: ModelRepoResource
-) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-    yield from _run_step(context, model_repo, Step.STALE_DATA_REMOVED)
-
-
-@dg.asset(
-    name=Step.SUPERSEDED_PLANS_REMOVED.value,
-    description=(
-        "docs/plans/2026-02-15-model-improvement-{design,implementation}.md removed (to the "
-        "trash), each only once a newer plan of its kind exists and is committed (in a git "
-        "repo: tracked and unmodified)."
-    ),
-    group_name=GROUP,
-    output_required=False,
+superseded_plans_removed = _step_asset(
+    Step.SUPERSEDED_PLANS_REMOVED,
+    "docs/plans/2026-02-15-model-improvement-{design,implementation}.md removed (to the "
+    "trash), each only once a newer plan of its kind exists and is committed (in a git "
+    "repo: tracked and unmodified).",
 )
-def superseded_plans_removed(
-    context: dg.AssetExecutionContext, model_repo: ModelRepoResource
-) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-    yield from _run_step(context, model_repo, Step.SUPERSEDED_PLANS_REMOVED)
-
 
 reorganize_assets = [
     masterclass_pipeline_code,

@@ -16,6 +16,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from piano_assets.lib.jsonl import numbered_lines
+
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
@@ -46,9 +48,7 @@ def read_records(path: Path, adapter: TypeAdapter[T]) -> list[T]:
     if not path.exists():
         return []
     records: list[T] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in numbered_lines(path):
         try:
             payload = json.loads(line)
         except json.JSONDecodeError:

@@ -9,7 +9,6 @@ Dagster-free.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import secrets
@@ -18,7 +17,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-from piano_assets.engine.files import atomic_write_text
+from piano_assets.engine.files import atomic_write_text, fsync_dir
 from piano_assets.reorganize.errors import CopyVerificationError, DestinationConflictError
 from piano_assets.reorganize.plan import entry_kind, entry_sha256
 from piano_assets.reorganize.records import EntryKind
@@ -29,15 +28,6 @@ _TEMP_MARK = ".reorg-"
 # signal file and sleep, so that a test can kill -9 the process in the middle of a copy.
 TEST_STALL_ENV = "PIANO_ASSETS_TESTING_STALL_COPY"
 _copies_started = 0
-
-
-def fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def is_transfer_temp(path: Path) -> bool:

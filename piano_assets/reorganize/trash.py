@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
+from piano_assets.engine.files import fsync_dir
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.reorganize.errors import ReorganizeError, TrashError
 from piano_assets.reorganize.ledger import append_records, read_records
@@ -32,7 +33,7 @@ from piano_assets.reorganize.records import (
     RestoredRecord,
     TrashedRecord,
 )
-from piano_assets.reorganize.transfer import copy_verified, fsync_dir, replace_contents
+from piano_assets.reorganize.transfer import copy_verified, replace_contents
 
 _MANIFEST = TypeAdapter(ManifestRecord)
 

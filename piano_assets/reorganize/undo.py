@@ -17,6 +17,7 @@ import contextlib
 from collections.abc import Collection
 from pathlib import Path
 
+from piano_assets.engine.files import fsync_dir
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.reorganize.errors import FileSystemError, TrashError, describe_os_error
 from piano_assets.reorganize.lock import reorganize_lock
@@ -24,7 +25,6 @@ from piano_assets.reorganize.ops import Folders, Inventory, Journal
 from piano_assets.reorganize.paths import ReorganizePaths
 from piano_assets.reorganize.plan import ToolsPart, entry_kind, entry_sha256, map_tools_path
 from piano_assets.reorganize.records import Area, Step
-from piano_assets.reorganize.transfer import fsync_dir
 from piano_assets.reorganize.trash import (
     Logger,
     Trash,

@@ -27,7 +27,6 @@ import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from piano_assets.chopin2021.names import surname_first_slug
 from piano_assets.chopin2021.results import (
@@ -37,13 +36,11 @@ from piano_assets.chopin2021.results import (
     load_curated,
 )
 from piano_assets.engine.files import atomic_write_text
-from piano_assets.sample.synth import write_piano_wav
+from piano_assets.sample.feeds import rss_feed, rss_item, write_media
 
 SITE_DIR = "chopin2020"
 FEED_PATH = "channel/videos.rss"
 MEDIA_DIR = "media"
-MEDIA_SAMPLE_RATE = 22_050
-MEDIA_CHANNELS = 2
 
 
 @dataclass(frozen=True)
@@ -185,16 +182,8 @@ def build_chopin2021_world(
     videos = list(SAMPLE_VIDEOS) + list(DERIVED_VIDEOS) + list(LEDGER_VIDEOS)
     if include_missing_video:
         videos.append(MISSING_VIDEO)
-    for seed, video in enumerate((*SAMPLE_VIDEOS, *DERIVED_VIDEOS), start=2021):
-        target = media / f"{video.video_id}.wav"
-        if not target.exists():
-            write_piano_wav(
-                target,
-                video.seconds,
-                sample_rate=MEDIA_SAMPLE_RATE,
-                seed=seed,
-                channels=MEDIA_CHANNELS,
-            )
+    served = enumerate((*SAMPLE_VIDEOS, *DERIVED_VIDEOS), start=2021)
+    write_media(media, ((seed, video.video_id, video.seconds) for seed, video in served))
     media_base = media_base_url or media.as_uri() + "/"
     feed = world_dir / FEED_PATH
     atomic_write_text(feed, _feed_xml(videos, media_base))
@@ -337,26 +326,16 @@ def _competitor_page(performer: PerformerResult) -> str:
 
 
 def _feed_xml(videos: list[SampleVideo], media_base: str) -> str:
-    items = []
-    for video in videos:
-        url = f"{media_base}{video.video_id}.wav"
-        duration = (
-            f"<itunes:duration>{int(video.seconds)}</itunes:duration>" if video.seconds else ""
+    items = (
+        rss_item(
+            video.video_id,
+            video.title,
+            f"{media_base}{video.video_id}.wav",
+            video.pub_date,
+            video.seconds or None,  # 0: listed without a duration
         )
-        items.append(
-            "<item>"
-            f"<title>{escape(video.title)}</title>"
-            f'<guid isPermaLink="false">{escape(video.video_id)}</guid>'
-            f'<enclosure url={quoteattr(url)} type="audio/wav"/>'
-            f"<pubDate>{escape(video.pub_date)}</pubDate>"
-            f"{duration}"
-            "</item>"
-        )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">\n'
-        "<channel>\n<title>Chopin Institute</title>\n"
-        "<description>Sample stand-in for the official channel (synthesized audio)</description>\n"
-        + "\n".join(items)
-        + "\n</channel>\n</rss>\n"
+        for video in videos
+    )
+    return rss_feed(
+        "Chopin Institute", "Sample stand-in for the official channel (synthesized audio)", items
     )

@@ -19,18 +19,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 import yaml
 
 from piano_assets.engine.files import atomic_write_text
-from piano_assets.sample.synth import write_piano_wav
+from piano_assets.sample.feeds import rss_feed, rss_item, write_media
 from piano_assets.youtube_piano.catalog import CatalogFilters, DropRule, recording_key
 
 WORLD_SUBDIR = "youtube"
 MEDIA_DIR = "media"
-MEDIA_SAMPLE_RATE = 22_050
-MEDIA_CHANNELS = 2
 CHANNELS_FILE = "channels.yaml"
 # The sample's recitals are under a minute: bounds that keep them and drop the 12 s clip.
 SAMPLE_FILTERS = CatalogFilters(min_duration_s=30.0, max_duration_s=600.0)
@@ -184,26 +181,18 @@ def _expected() -> tuple[dict[str, str], dict[tuple[str, str], DropRule]]:
 
 
 def _feed_xml(channel: WorldChannel, media_base: str) -> str:
-    items = []
-    for video in channel.videos:
-        folder = "shorts/" if video.shorts else ""
-        url = f"{media_base}{folder}{video.video_id}.wav"
-        items.append(
-            "<item>"
-            f"<title>{escape(video.title)}</title>"
-            f'<guid isPermaLink="false">{escape(video.video_id)}</guid>'
-            f'<enclosure url={quoteattr(url)} type="audio/wav"/>'
-            f"<pubDate>{escape(video.pub_date)}</pubDate>"
-            f"<itunes:duration>{int(video.seconds)}</itunes:duration>"
-            "</item>"
+    items = (
+        rss_item(
+            video.video_id,
+            video.title,
+            f"{media_base}{'shorts/' if video.shorts else ''}{video.video_id}.wav",
+            video.pub_date,
+            video.seconds,
         )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">\n'
-        f"<channel>\n<title>{escape(channel.name)}</title>\n"
-        "<description>Sample stand-in for a YouTube channel (synthesized audio)</description>\n"
-        + "\n".join(items)
-        + "\n</channel>\n</rss>\n"
+        for video in channel.videos
+    )
+    return rss_feed(
+        channel.name, "Sample stand-in for a YouTube channel (synthesized audio)", items
     )
 
 
@@ -238,22 +227,12 @@ def build_youtube_world(world_dir: Path, *, media_base_url: str | None = None) -
     """
     base = world_dir.resolve() / WORLD_SUBDIR
     media = base / MEDIA_DIR
-    written: set[str] = set()
+    served: dict[str, tuple[int, str, float]] = {}  # a video on two channels is served once
     for seed, video in enumerate(
         (v for channel in CHANNELS for v in channel.videos if v.media), start=4000
     ):
-        if video.video_id in written:
-            continue
-        written.add(video.video_id)
-        target = media / f"{video.video_id}.wav"
-        if not target.exists():
-            write_piano_wav(
-                target,
-                video.seconds,
-                sample_rate=MEDIA_SAMPLE_RATE,
-                seed=seed,
-                channels=MEDIA_CHANNELS,
-            )
+        served.setdefault(video.video_id, (seed, video.video_id, video.seconds))
+    write_media(media, served.values())
     media_base = media_base_url or media.as_uri() + "/"
     channel_urls = {}
     for channel in CHANNELS:

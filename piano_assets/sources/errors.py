@@ -20,38 +20,31 @@ class OutOfScopeError(UnsupportedUrlError):
         self.reason = reason
 
 
-class VideoUnavailableError(SourceError):
+class UrlSourceError(SourceError):
+    """A listing or download of `url` failed; `cause` is the reason in the source's words and
+    `recording_id` is set for downloads."""
+
+    def __init__(self, message: str, *, url: str, cause: str, recording_id: str | None = None):
+        super().__init__(message)
+        self.url = url
+        self.cause = cause
+        self.recording_id = recording_id
+
+
+class VideoUnavailableError(UrlSourceError):
     """The video is gone for good (404, private, removed): retrying will not help.
 
     `cause` is the reason as yt-dlp reported it; `recording_id` is set for downloads.
     """
 
-    def __init__(self, message: str, *, url: str, cause: str, recording_id: str | None = None):
-        super().__init__(message)
-        self.url = url
-        self.cause = cause
-        self.recording_id = recording_id
 
-
-class DownloadError(SourceError):
+class DownloadError(UrlSourceError):
     """Any other failure of a listing or download (network, rate limit, ffmpeg): worth a retry."""
 
-    def __init__(self, message: str, *, url: str, cause: str, recording_id: str | None = None):
-        super().__init__(message)
-        self.url = url
-        self.cause = cause
-        self.recording_id = recording_id
 
-
-class NotAudioError(SourceError):
+class NotAudioError(UrlSourceError):
     """The source sent something that is not audio (a web page, JSON, random or damaged bytes):
     retrying will not help. The message says what came instead, in plain words."""
-
-    def __init__(self, message: str, *, url: str, cause: str, recording_id: str | None = None):
-        super().__init__(message)
-        self.url = url
-        self.cause = cause
-        self.recording_id = recording_id
 
 
 class FetchError(SourceError):

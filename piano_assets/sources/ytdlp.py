@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import yt_dlp
@@ -107,6 +107,32 @@ class ListingEntry:
     channel_id: str | None = None  # the uploader's UC... id
 
 
+class ListingLike(Protocol):
+    """What a catalog reads of a listing row: a `ListingEntry` or a read-only look-alike."""
+
+    @property
+    def video_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def playlist(self) -> str | None: ...
+    @property
+    def duration_s(self) -> float | None: ...
+    @property
+    def upload_date(self) -> str | None: ...
+
+
+class YouTubeListingLike(ListingLike, Protocol):
+    """A listing row with what a flat YouTube listing adds (T4 filters on it)."""
+
+    @property
+    def live_status(self) -> str | None: ...
+    @property
+    def availability(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class DownloadedAudio:
     video_id: str
@@ -117,6 +143,14 @@ class DownloadedAudio:
     # The duration the source declares (yt-dlp's info['duration']), to compare with the
     # decoded one; None when it declares none or nothing was downloaded.
     declared_seconds: float | None = None
+
+    def declared_durations(self, listed_seconds: float | None) -> dict[str, float]:
+        """What the source says the audio lasts: yt-dlp's duration, else the listing's."""
+        if self.declared_seconds:
+            return {"yt-dlp": float(self.declared_seconds)}
+        if listed_seconds:
+            return {"channel listing": float(listed_seconds)}
+        return {}
 
 
 @dataclass(frozen=True)
@@ -547,26 +581,14 @@ class YtDlpClient:
         self._check_url(url)
         if is_complete_wav(out_path, sample_rate=TARGET_SAMPLE_RATE, channels=TARGET_CHANNELS):
             self.logger.info("%s: audio already at %s", recording_id, out_path)
-            return DownloadedAudio(
-                video_id=self._video_id_hint(url, recording_id),
-                path=out_path,
-                source_url=url,
-                title=None,
-                from_archive=True,
-            )
+            return self._already_in_place(url, out_path, recording_id)
         work_dir.mkdir(parents=True, exist_ok=True)
         converted = work_dir / f"{recording_id}.wav"
         if is_complete_wav(converted, sample_rate=TARGET_SAMPLE_RATE, channels=TARGET_CHANNELS):
             # A crash came between conversion and the final move: finish that move.
             self.logger.info("%s: finishing an earlier download left in %s", recording_id, work_dir)
             _move_into_place(converted, out_path)
-            return DownloadedAudio(
-                video_id=self._video_id_hint(url, recording_id),
-                path=out_path,
-                source_url=url,
-                title=None,
-                from_archive=True,
-            )
+            return self._already_in_place(url, out_path, recording_id)
         converted.unlink(missing_ok=True)
         try:
             info = self._download_into_place(url, out_path, recording_id, archive_file, work_dir)
@@ -591,6 +613,16 @@ class YtDlpClient:
             title=info.get("title"),
             from_archive=False,
             declared_seconds=float(duration) if isinstance(duration, (int, float)) else None,
+        )
+
+    def _already_in_place(self, url: str, out_path: Path, recording_id: str) -> DownloadedAudio:
+        """The audio was already downloaded: nothing is fetched, the listing gives no title."""
+        return DownloadedAudio(
+            video_id=self._video_id_hint(url, recording_id),
+            path=out_path,
+            source_url=url,
+            title=None,
+            from_archive=True,
         )
 
     def _download_into_place(

@@ -13,19 +13,18 @@ from pathlib import Path
 
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.lib.catalog_sensor import unseen
+from piano_assets.lib.jsonl import read_jsonl
 from piano_assets.lib.tier import (
-    AudioRecord,
     FetchedAudio,
-    RecordingPaths,
     SourceGrowth,
     TierEnvironment,
-    TierNames,
+    TierPathsAdapter,
 )
 from piano_assets.sources.ytdlp import YtDlpClient
-from piano_assets.youtube_piano.catalog import KeptVideo, read_catalog
+from piano_assets.youtube_piano.catalog import DroppedVideo, KeptVideo, read_catalog
 from piano_assets.youtube_piano.channels import EffectiveChannels, channel_listing_url
 from piano_assets.youtube_piano.download import FailureLedger, fetch_audio
-from piano_assets.youtube_piano.paths import TIER, YoutubePianoPaths
+from piano_assets.youtube_piano.paths import YoutubePianoPaths
 
 
 class YoutubePianoSource:
@@ -54,15 +53,10 @@ class YoutubePianoSource:
             work_dir=scratch / "download",
             ledger=self.ledger,
         )
-        declared: dict[str, float] = {}
-        if downloaded.declared_seconds:
-            declared["yt-dlp"] = float(downloaded.declared_seconds)
-        elif video.duration_s:
-            declared["channel listing"] = float(video.duration_s)
         return FetchedAudio(
             path=downloaded.path,
             source_url=video.url,
-            declared_seconds=declared,
+            declared_seconds=downloaded.declared_durations(video.duration_s),
             details={
                 "video_id": video.video_id,
                 "channel": video.channel_key,
@@ -71,21 +65,16 @@ class YoutubePianoSource:
         )
 
 
-class YoutubePianoAdapter:
+class YoutubePianoAdapter(TierPathsAdapter):
     """T4: one partition per kept video of the curated channels."""
 
-    names = TierNames(TIER)
+    paths_type = YoutubePianoPaths
     title = "T4 YouTube piano recitals"
     catalog_asset = "youtube_piano_catalog"
     summary_asset = "youtube_piano_pairs"
     download_pool: str | None = "youtube_downloads"
     sensor_interval_s = 6 * 3600  # 20-30 channel listings, paced: a few times a day
-
-    def recording_paths(self, layout: ModelRepoLayout) -> RecordingPaths:
-        return YoutubePianoPaths(layout).recordings()
-
-    def catalog_path(self, layout: ModelRepoLayout) -> Path:
-        return YoutubePianoPaths(layout).catalog
+    provenance_details = ("video_id", "channel")
 
     def catalog_keys(self, layout: ModelRepoLayout) -> list[str]:
         return [video.recording_id for video in read_catalog(self.catalog_path(layout))]
@@ -98,11 +87,7 @@ class YoutubePianoAdapter:
         channels = EffectiveChannels.model_validate_json(paths.channels.read_text("utf-8"))
         seen = {video.video_id for video in read_catalog(paths.catalog)}
         if paths.dropped.is_file():
-            from piano_assets.youtube_piano.catalog import DroppedVideo
-
-            for line in paths.dropped.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    seen.add(DroppedVideo.model_validate_json(line).video_id)
+            seen.update(video.video_id for video in read_jsonl(paths.dropped, DroppedVideo))
         client = env.ytdlp()
         listed = [
             entry.video_id
@@ -113,12 +98,6 @@ class YoutubePianoAdapter:
 
     def open_source(self, env: TierEnvironment) -> YoutubePianoSource:
         return YoutubePianoSource(YoutubePianoPaths(env.layout), env.ytdlp())
-
-    def embedding_provenance(self, record: AudioRecord) -> dict[str, str]:
-        return {
-            "video_id": str(record.details.get("video_id", "")),
-            "channel": str(record.details.get("channel", "")),
-        }
 
 
 ADAPTER = YoutubePianoAdapter()

@@ -8,6 +8,7 @@ tier factory: `defs.py`) → youtube_piano_pairs. T4 is not a completion gate.
 import dagster as dg
 
 from piano_assets.engine.files import atomic_write_text
+from piano_assets.lib.jsonl import write_jsonl
 from piano_assets.lib.markdown import markdown_table
 from piano_assets.lib.partitions import add_new_partitions, registered_partitions
 from piano_assets.resources import ModelRepoResource, SourceUrlsResource, YtDlpResource
@@ -96,7 +97,7 @@ def youtube_piano_catalog(
     previous = [video.recording_id for video in read_catalog(paths.catalog)]
     build = build_catalog(listings, filters, previous)
     write_catalog(paths.catalog, build.videos)
-    atomic_write_text(paths.dropped, "".join(row.model_dump_json() + "\n" for row in build.ledger))
+    write_jsonl(paths.dropped, build.ledger)
     new = add_new_partitions(
         context.instance, NAMES.partitions, build.keys, progress=context.log.info
     )

@@ -18,7 +18,7 @@ from piano_assets.engine import (
     embed_recordings,
 )
 from piano_assets.engine.segment import read_segment_table
-from piano_assets.lib.recording_steps import RecordingStepError, finished_audio
+from piano_assets.lib.recording_steps import RecordingStepError, ready_to_embed
 from piano_assets.youtube_piano.augment import AugmentationConfig, SegmentAugmenter
 from piano_assets.youtube_piano.paths import TIER, YoutubePianoPaths, augmented_key
 
@@ -36,15 +36,9 @@ def embed_augmented(
     recordings = paths.recordings()
     results: dict[str, dict[str, Any] | Exception] = {}
     jobs: list[tuple[str, int, RecordingAudio]] = []
-    for recording_id in recording_ids:
-        record = finished_audio(recordings, recording_id)
-        table = recordings.segment_table(recording_id)
-        if record is None or not table.is_file():
-            results[recording_id] = RecordingStepError(
-                f"recording {recording_id}: no segment table at {table}; materialize "
-                f"{TIER}_segments"
-            )
-            continue
+    for recording_id, record, table in ready_to_embed(
+        recordings, recording_ids, f"{TIER}_segments", results
+    ):
         segments = read_segment_table(table)
         for version in range(1, config.versions_per_segment + 1):
             audio = RecordingAudio(

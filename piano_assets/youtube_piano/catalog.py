@@ -14,7 +14,6 @@ id alone), filesystem-safe (`validate_key`), and distinct for ids that differ on
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,8 +26,10 @@ from urllib.parse import urlsplit
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from piano_assets.engine.files import atomic_write_text, validate_key
+from piano_assets.engine.files import validate_key
+from piano_assets.lib.jsonl import read_jsonl, write_jsonl
 from piano_assets.sources.errors import SourceError
+from piano_assets.sources.ytdlp import YouTubeListingLike
 from piano_assets.youtube_piano.channels import Channel, ChannelListing, channel_listing_url
 from piano_assets.youtube_piano.failures import DownloadFailure, classify_error
 
@@ -40,7 +41,6 @@ __all__ = [
     "DropRule",
     "DroppedVideo",
     "KeptVideo",
-    "ListingLike",
     "build_catalog",
     "chunked",
     "list_channels",
@@ -60,25 +60,6 @@ _LIVE_NOW = frozenset({"is_live", "is_upcoming", "post_live"})
 
 class CatalogError(ValueError):
     """The catalog file or a parameter is unusable; the message names the file or the value."""
-
-
-class ListingLike(Protocol):
-    """What the catalog reads of a listing row (`piano_assets.sources.ytdlp.ListingEntry`)."""
-
-    @property
-    def video_id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def duration_s(self) -> float | None: ...
-    @property
-    def upload_date(self) -> str | None: ...
-    @property
-    def live_status(self) -> str | None: ...
-    @property
-    def availability(self) -> str | None: ...
 
 
 class CatalogFilters(BaseModel):
@@ -318,7 +299,7 @@ class _Verdict:
         return self
 
 
-def _judge(entry: ListingLike, filters: CatalogFilters) -> _Verdict:  # noqa: PLR0911 - one exit per filter
+def _judge(entry: YouTubeListingLike, filters: CatalogFilters) -> _Verdict:  # noqa: PLR0911 - one exit per filter
     verdict = _Verdict()
     availability = entry.availability
     if (availability in _UNAVAILABLE) or entry.title.strip().lower() in _UNAVAILABLE_TITLES:
@@ -365,7 +346,7 @@ def build_catalog(
 ) -> CatalogBuild:
     """Filter every channel's listing; key the kept videos; ledger the rest. Pure."""
     filters = filters or CatalogFilters()
-    first_seen: dict[str, tuple[Channel, ListingLike]] = {}
+    first_seen: dict[str, tuple[Channel, YouTubeListingLike]] = {}
     also_on: dict[str, list[str]] = {}
     ledger: list[DroppedVideo] = []
     failures: dict[str, DownloadFailure] = {}
@@ -429,7 +410,9 @@ def build_catalog(
     )
 
 
-def _dropped(entry: ListingLike, channel: Channel, rule: DropRule, reason: str) -> DroppedVideo:
+def _dropped(
+    entry: YouTubeListingLike, channel: Channel, rule: DropRule, reason: str
+) -> DroppedVideo:
     return DroppedVideo(
         video_id=entry.video_id,
         channel_key=channel.key,
@@ -504,21 +487,11 @@ def verify_channels(results: Sequence[ChannelListingResult]) -> list[str]:
 
 def write_catalog(path: Path, videos: Sequence[KeptVideo]) -> None:
     """One JSON line per kept video, sorted by key, written atomically."""
-    lines = [video.model_dump_json() for video in sorted(videos, key=lambda v: v.recording_id)]
-    atomic_write_text(Path(path), "".join(line + "\n" for line in lines))
+    write_jsonl(Path(path), sorted(videos, key=lambda v: v.recording_id))
 
 
 def read_catalog(path: Path) -> list[KeptVideo]:
     """The catalog written by `write_catalog` ([] when there is none yet)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    videos = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            videos.append(KeptVideo.model_validate(json.loads(line)))
-        except ValueError as err:
-            raise CatalogError(f"{path}:{number}: not a T4 catalog record: {err}") from err
-    return videos
+    return read_jsonl(
+        Path(path), KeptVideo, missing_ok=True, what="a T4 catalog record", error=CatalogError
+    )

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
@@ -56,6 +56,7 @@ _HANDLE = re.compile(r"^@[A-Za-z0-9._-]{3,30}$")
 _CHANNEL_ID = re.compile(r"^UC[0-9A-Za-z_-]{22}$")
 _LEGACY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _FEED_SCHEMES = frozenset({"http", "https", "file"})
+_FileT = TypeVar("_FileT", bound=BaseModel)
 
 
 class ChannelsError(ValueError):
@@ -245,14 +246,19 @@ def _read_yaml(text: str, where: str) -> Any:
         raise ChannelsError(f"{where}: not valid YAML: {err}") from err
 
 
-def parse_channel_list(text: str, where: str = "channels.yaml") -> ChannelList:
-    data = _read_yaml(text, where)
+def _validated(model: type[_FileT], data: Any, where: str, expected: str) -> _FileT:
+    """`data` (parsed YAML) as `model`; errors name the file, the entry and the cause."""
     if not isinstance(data, dict):
-        raise ChannelsError(f"{where}: expected a mapping with 'version' and 'channels'")
+        raise ChannelsError(f"{where}: expected a mapping with {expected}")
     try:
-        parsed = ChannelList.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         raise ChannelsError(_describe(err, where, data)) from err
+
+
+def parse_channel_list(text: str, where: str = "channels.yaml") -> ChannelList:
+    data = _read_yaml(text, where)
+    parsed = _validated(ChannelList, data, where, "'version' and 'channels'")
     _check_unique(parsed.channels, where)
     return parsed
 
@@ -279,12 +285,7 @@ def parse_channel_overrides(text: str, where: str) -> ChannelOverrides:
     data = _read_yaml(text, where)
     if data is None:
         return ChannelOverrides()
-    if not isinstance(data, dict):
-        raise ChannelsError(f"{where}: expected a mapping with 'add' and/or 'remove'")
-    try:
-        parsed = ChannelOverrides.model_validate(data)
-    except ValidationError as err:
-        raise ChannelsError(_describe(err, where, data)) from err
+    parsed = _validated(ChannelOverrides, data, where, "'add' and/or 'remove'")
     _check_unique(parsed.add, where)
     if len(set(parsed.remove)) != len(parsed.remove):
         raise ChannelsError(f"{where}: 'remove' names a channel twice")

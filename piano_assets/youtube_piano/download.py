@@ -16,17 +16,15 @@ Dagster pool's business.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from piano_assets.engine.files import atomic_write_text
+from piano_assets.lib.jsonl import read_jsonl, write_jsonl
 from piano_assets.sources.errors import SourceError
-from piano_assets.sources.ytdlp import DownloadedAudio
+from piano_assets.sources.ytdlp import DownloadedAudio, YtDlpClient
 from piano_assets.youtube_piano.catalog import KeptVideo
 from piano_assets.youtube_piano.failures import (
     DownloadFailure,
@@ -81,46 +79,29 @@ class FailureLedger:
         self.path = Path(path)
 
     def rows(self) -> list[FailureLedgerRow]:
-        if not self.path.exists():
-            return []
-        rows = []
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(FailureLedgerRow.model_validate(json.loads(line)))
-            except ValueError as err:
-                raise ValueError(f"{self.path}:{number}: not a failure ledger row: {err}") from err
-        return rows
+        return read_jsonl(
+            self.path,
+            FailureLedgerRow,
+            missing_ok=True,
+            what="a failure ledger row",
+            error=ValueError,
+        )
 
     def latest(self) -> dict[str, FailureLedgerRow]:
         return {row.recording_id: row for row in self.rows()}
 
     def append(self, row: FailureLedgerRow) -> None:
-        lines = [r.model_dump_json() for r in self.rows()] + [row.model_dump_json()]
-        atomic_write_text(self.path, "".join(line + "\n" for line in lines))
+        write_jsonl(self.path, [*self.rows(), row])
 
     def clear(self, recording_id: str) -> None:
         """Forget a recording's failures (after it downloaded)."""
         rows = self.rows()
         kept = [r for r in rows if r.recording_id != recording_id]
         if len(kept) != len(rows):
-            atomic_write_text(self.path, "".join(r.model_dump_json() + "\n" for r in kept))
+            write_jsonl(self.path, kept)
 
     def permanent(self) -> list[str]:
         return sorted(k for k, r in self.latest().items() if r.failure.permanent)
-
-
-class AudioDownloader(Protocol):
-    def download_audio(
-        self,
-        url: str,
-        out_path: Path,
-        *,
-        recording_id: str,
-        archive_file: Path | None,
-        work_dir: Path,
-    ) -> DownloadedAudio: ...
 
 
 def _plain(failure: DownloadFailure) -> str:
@@ -130,7 +111,7 @@ def _plain(failure: DownloadFailure) -> str:
 
 
 def fetch_audio(
-    client: AudioDownloader,
+    client: YtDlpClient,
     video: KeptVideo,
     out_path: Path,
     *,

@@ -29,11 +29,9 @@ def judge(layout: ModelRepoLayout, registered: Sequence[str]) -> TierVerdict:
     return TierVerdict(problems=problems, counts=counts, notes=notes, embedders=state.embedders)
 
 
-GATE = TierGate(
-    title="T4 YouTube recitals: clean and augmented embeddings (information, not a gate)",
-    assets=(ADAPTER.names.embeddings, "youtube_piano_pairs"),
-    partitions=ADAPTER.names.partitions,
-    judge=judge,
-    folders=lambda layout: [YoutubePianoPaths(layout).embeddings_dir],
+GATE = TierGate.of_tier(
+    ADAPTER,
+    "T4 YouTube recitals: clean and augmented embeddings (information, not a gate)",
+    judge,
     gating=False,
 )

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from piano_assets.engine.files import validate_key
-from piano_assets.layout import ModelRepoLayout
-from piano_assets.lib.tier import RecordingPaths
+from piano_assets.lib.tier import TierPaths
 
 TIER = "youtube_piano"
 
 
-@dataclass(frozen=True)
-class YoutubePianoPaths:
-    layout: ModelRepoLayout
+class YoutubePianoPaths(TierPaths):
+    tier = TIER
 
     # -- outputs (model/data/youtube_piano_cache/) -----------------------------------------
     @property
@@ -41,10 +38,6 @@ class YoutubePianoPaths:
         return self.root / "invariance.png"
 
     @property
-    def embeddings_dir(self) -> Path:
-        return self.root / "muq_embeddings"
-
-    @property
     def augmented_dir(self) -> Path:
         return self.embeddings_dir / "augmented"
 
@@ -56,22 +49,11 @@ class YoutubePianoPaths:
         """The user's `add:` / `remove:` of channels (optional)."""
         return self.root / "channels.yaml"
 
-    def recordings(self) -> RecordingPaths:
-        return RecordingPaths.under(self.layout, TIER, self.root)
-
     # -- state (<root>/.piano_assets/youtube_piano/) ----------------------------------------
-    @property
-    def state(self) -> Path:
-        return self.layout.platform / TIER
-
     @property
     def channels(self) -> Path:
         """The effective channel list the catalog listed (curated + the user's changes)."""
         return self.state / "channels.json"
-
-    @property
-    def catalog(self) -> Path:
-        return self.state / "catalog.jsonl"
 
     @property
     def dropped(self) -> Path:
@@ -85,7 +67,7 @@ class YoutubePianoPaths:
 
     @property
     def download_archive(self) -> Path:
-        return self.layout.downloads / TIER / "yt-dlp-archive.txt"
+        return self.downloads / "yt-dlp-archive.txt"
 
 
 def augmented_key(recording_id: str, version: int) -> str:

@@ -5,15 +5,15 @@ readers. Dagster-free.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from piano_assets.engine.files import atomic_open, atomic_path
+from piano_assets.engine.files import atomic_path
 from piano_assets.engine.segment import Segment
+from piano_assets.lib.jsonl import read_jsonl, write_jsonl
 from piano_assets.youtube_piano.augment import AugmentationRecord
 from piano_assets.youtube_piano.catalog import KeptVideo
 
@@ -103,23 +103,11 @@ def write_metadata(path: Path, rows: Iterable[SegmentMetadata]) -> int:
     ids = [row.segment_id for row in ordered]
     if len(set(ids)) != len(ids):
         raise RecordsError(f"{path}: a segment id appears twice")
-    with atomic_open(Path(path)) as handle:
-        for row in ordered:
-            handle.write(row.model_dump_json() + "\n")
-    return len(ordered)
+    return write_jsonl(Path(path), ordered)
 
 
 def read_metadata(path: Path) -> list[SegmentMetadata]:
-    path = Path(path)
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(SegmentMetadata.model_validate(json.loads(line)))
-        except (ValueError, ValidationError) as err:
-            raise RecordsError(f"{path}:{number}: not a T4 segment record: {err}") from err
-    return rows
+    return read_jsonl(Path(path), SegmentMetadata, what="a T4 segment record", error=RecordsError)
 
 
 class PairRow(BaseModel):
