@@ -17,10 +17,9 @@ The country is not in a video's title: derived rows say `unknown`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -282,13 +281,3 @@ def derive_with_official_counts(
         stage_ii_expected=counts.get(Round.STAGE_II, {}).get("count"),
         stage_i_expected=counts.get(Round.STAGE_I, {}).get("count"),
     )
-
-
-def derivation_summary(derivation: Derivation) -> Mapping[str, Any]:
-    return {
-        "derived": [p.name for p in derivation.performers],
-        "unresolved": [f"{u.title}: {u.reason}" for u in derivation.unresolved],
-        "stage_ii_listed": derivation.stage_ii_listed,
-        "stage_ii_expected": derivation.stage_ii_expected,
-        "stage_i_expected": derivation.stage_i_expected,
-    }

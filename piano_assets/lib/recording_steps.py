@@ -24,6 +24,7 @@ from typing import Any
 
 from piano_assets.engine import (
     AudioError,
+    AudioInfo,
     Embedder,
     EngineConfig,
     RecordingAudio,
@@ -38,6 +39,7 @@ from piano_assets.engine import (
 )
 from piano_assets.engine.files import atomic_write_text, sha256_file
 from piano_assets.lib.tier import AudioRecord, FetchedAudio, RecordingPaths, RecordingSource
+from piano_assets.sources.sniff import SNIFF_BYTES, sniff
 from piano_assets.sources.wav import InvalidWavError, declared_wav_seconds, read_wav_header
 
 SAMPLE_RATE = 24_000
@@ -136,7 +138,7 @@ def prepare_audio(
                 f"{fetched.source_url} gives no {policy.segment_seconds:g} s segment "
                 f"(the shortest kept is {policy.min_tail_seconds:g} s)"
             )
-        record = _audio_record(recording_id, paths, fetched, declared, info.duration_s, converted)
+        record = _audio_record(recording_id, paths, fetched, declared, info)
         target = paths.audio(recording_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         _move_into_place(converted, target)
@@ -181,20 +183,15 @@ def _plain_audio_problem(path: Path, err: AudioError) -> str:
     cause = str(err).removeprefix(f"{path}: ")
     try:
         with open(path, "rb") as handle:
-            head = handle.read(512)
+            head = handle.read(SNIFF_BYTES)
     except OSError:
         return cause
-    text = head.lstrip().lower()
-    if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text[:200]:
-        return "it is a web page (HTML), not audio: the server answered with a page"
-    if text.startswith((b"{", b"[")):
-        return "it is a JSON document, not audio"
-    if head and not any(head.startswith(magic) for magic in _AUDIO_MAGIC):
-        return f"it is not an audio file ffmpeg recognises ({len(head)}+ bytes of unknown data)"
-    return cause
-
-
-_AUDIO_MAGIC = (b"RIFF", b"fLaC", b"OggS", b"ID3", b"\xff\xfb", b"\xff\xf3", b"\x1aE\xdf\xa3")
+    found = sniff(head)
+    if not head or found.media is not None:
+        return cause  # empty, or an audio container ffmpeg could not decode: its own words
+    if found.what.startswith("an HTML page"):
+        return f"it is a web page (HTML), not audio: {found.what}"
+    return f"it is not an audio file ffmpeg recognises: it holds {found.what}"
 
 
 def _audio_record(
@@ -202,10 +199,10 @@ def _audio_record(
     paths: RecordingPaths,
     fetched: FetchedAudio,
     declared: dict[str, float],
-    seconds: float,
-    converted: Path,
+    converted: AudioInfo,
 ) -> AudioRecord:
-    header = read_wav_header(converted)
+    """`converted`: what the converter measured of the WAV it wrote (hashed once, there)."""
+    header = read_wav_header(converted.path)
     return AudioRecord(
         recording_id=recording_id,
         tier=paths.tier,
@@ -217,9 +214,9 @@ def _audio_record(
         audio_file=paths.relative(paths.audio(recording_id)),
         sample_rate=header.sample_rate,
         channels=header.channels,
-        seconds=round(seconds, 3),
-        bytes=converted.stat().st_size,
-        sha256=sha256_file(converted),
+        seconds=round(converted.duration_s, 3),
+        bytes=converted.path.stat().st_size,
+        sha256=converted.sha256,
         details=dict(fetched.details),
     )
 

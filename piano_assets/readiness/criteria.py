@@ -17,7 +17,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from piano_assets.engine.store import read_provenance
 from piano_assets.layout import ModelRepoLayout
 from piano_assets.readiness.gate import TierGate, TierVerdict
 from piano_assets.reorganize.pipeline_build import find_cargo, probe_pipeline
@@ -81,19 +80,6 @@ def _result(
         notes=tuple(notes),
         embedders=embedders or {},
     )
-
-
-def embedder_labels(folder: Path) -> dict[str, int]:
-    """Which MuQ made the embedding files in `folder` (header reads only), so a random-weight
-    model is named wherever its output is judged."""
-    labels: Counter[str] = Counter()
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.safetensors")):
-            try:
-                labels[read_provenance(path).get("embedder_label", "unknown embedder")] += 1
-            except (OSError, ValueError, KeyError):
-                labels["unreadable provenance"] += 1
-    return dict(labels)
 
 
 def _failed(findings: Sequence[LayoutFinding]) -> list[str]:
