@@ -12,8 +12,9 @@ network) and "muq" (MuQ embeddings: a GPU when there is one). The tier factory t
 * multiprocess: nothing to route.
 
 Pools are Dagster's global concurrency limits, shared by every run and worker: `muq` (default 1
-at a time), `youtube_downloads` (download steps at once; with the pause between downloads this
-keeps a deployment within YouTube's rate), and `audio` for audio steps that download nothing.
+at a time), `youtube_downloads` (download steps at once; `youtube_download_interval_s` gives the
+pause between downloads that holds a deployment to YouTube's rate, to set as
+PIANO_ASSETS_YTDLP_SLEEP_INTERVAL_S), and `audio` for audio steps that download nothing.
 """
 
 from __future__ import annotations
